@@ -1,0 +1,1 @@
+"""Composition: from a SongPlan to a Score (harmony, bass, drums, melody, feel)."""
