@@ -94,6 +94,14 @@ class TempoMap:
         t = np.minimum(b, s) * spb + spb * (x + 0.5 * k * x * x) + beyond * spb * self.ritard_factor
         return t
 
+    def beats(self, seconds: float) -> float:
+        """The beat position reached after ``seconds`` (inverse of :meth:`seconds`)."""
+        spb = self.seconds_per_beat
+        if self.ritard_start is None or self.ritard_end is None or self.ritard_factor == 1.0:
+            return seconds / spb
+        grid = np.linspace(0.0, self.ritard_end + seconds / spb + 1.0, 4096)
+        return float(np.interp(seconds, self.seconds(grid), grid))
+
 
 @dataclass(slots=True)
 class Score:

@@ -1,0 +1,150 @@
+"""The arranger: turns a SongPlan into a multi-track Score following the style's parts.
+
+Melody comes from the melodist section by section (a repeated section reuses its earlier
+melody, its second half re-written); harmony, bass and drums come from the patterns the
+StyleSpec names; feel and dynamics are applied last; the final chord rings to the end.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from ..score import Note, Score, Track
+from ..styles import PartSpec, StyleSpec
+from .bass import BASS_PATTERNS
+from .drums import write_drums
+from .feel import apply_feel
+from .harmony import HARMONY_PATTERNS, voice_chord
+from .melody_context import ChordSpan, MelodyContext, Melodist
+from .planner import Section, SongPlan
+
+# Seconds before the end of the file by which every note must have been released.
+RELEASE_MARGIN_S = 0.08
+# Timing humanisation (standard deviation, seconds) per role.
+JITTER_S = {"melody": 0.008, "harmony": 0.006, "pad": 0.0, "bass": 0.004, "drums": 0.003}
+
+
+def _spans_in(plan: SongPlan, start_beat: float, end_beat: float) -> tuple[ChordSpan, ...]:
+    return tuple(s for s in plan.chords if start_beat <= s.start < end_beat)
+
+
+def _context(plan: SongPlan, style: StyleSpec, part: PartSpec, start: float, end: float,
+             final: bool) -> MelodyContext:
+    m = style.melody
+    return MelodyContext(key=plan.key, beats_per_bar=plan.beats_per_bar, beat_unit=plan.beat_unit,
+                         start=start, length=end - start, chords=_spans_in(plan, start, end),
+                         register=part.register, style_tag=m.model_tag, step=m.step, density=m.density,
+                         rest_prob=m.rest_prob, long_note_prob=m.long_note_prob, final=final)
+
+
+def _shift(notes: list[Note], offset: float) -> list[Note]:
+    return [replace(n, start=n.start + offset) for n in notes]
+
+
+def write_melody(plan: SongPlan, style: StyleSpec, part: PartSpec, melodist: Melodist, *,
+                 rng: np.random.Generator, temperature: float) -> list[Note]:
+    """The lead line for the whole form; repeats of a section recall its first melody."""
+    bpb = plan.beats_per_bar
+    memory: dict[str, tuple[float, list[Note]]] = {}
+    notes: list[Note] = []
+    only_section = len(plan.sections) == 1
+    for sec in plan.sections:
+        if sec.kind == "intro" and not only_section:
+            continue
+        start, end = float(sec.start_bar * bpb), float(sec.end_bar * bpb)
+        final = sec is plan.sections[-1]
+        remembered = memory.get(sec.kind)
+        if remembered is None or final:
+            written = melodist.melody(_context(plan, style, part, start, end, final), rng=rng,
+                                      temperature=temperature)
+            if sec.kind != "ending":
+                memory[sec.kind] = (start, written)
+            notes += written
+            continue
+        first_start, first_notes = remembered
+        # Keep the first half as it was (the motif returns), write the second half anew.
+        half = start + bpb * max(1, sec.n_bars // 2)
+        recalled = [n for n in _shift(first_notes, start - first_start) if n.start < half]
+        recalled = [replace(n, length=min(n.length, half - n.start)) for n in recalled]
+        varied = melodist.melody(_context(plan, style, part, half, end, False), rng=rng,
+                                 temperature=temperature) if half < end else []
+        notes += recalled + varied
+    return notes
+
+
+def _final_chord(plan: SongPlan, part: PartSpec, end_beat: float) -> list[Note]:
+    """The last chord held until the end, in the part's register (bass: the root alone)."""
+    last = plan.chords[-1]
+    if part.role == "bass":
+        pitches = [part.register[0] + ((last.chord.root - part.register[0]) % 12)]
+    else:
+        pitches = voice_chord(last.chord, part.register)
+    return [Note(last.start, max(end_beat - last.start, 0.1), p, 0.6) for p in pitches]
+
+
+def write_accompaniment(plan: SongPlan, style: StyleSpec, part: PartSpec, *, rng: np.random.Generator,
+                        end_beat: float) -> list[Note]:
+    """A harmony, pad or bass part over the whole form, section by section."""
+    table = BASS_PATTERNS if part.role == "bass" else HARMONY_PATTERNS
+    pattern = table[part.pattern]
+    has_drums = bool(style.grooves)
+    bpb = plan.beats_per_bar
+    notes: list[Note] = []
+    for sec in plan.sections:
+        if part.role == "pad" and sec.kind == "intro" and has_drums:
+            continue
+        if part.role == "bass" and sec.energy < 0.5:
+            continue  # breakdown: the floor drops out
+        spans = _spans_in(plan, sec.start_bar * bpb, sec.end_bar * bpb)
+        if sec is plan.sections[-1]:
+            spans = spans[:-1]
+        written = pattern(spans, register=part.register, beats_per_bar=bpb, energy=sec.energy, rng=rng)
+        notes += _dynamics(written, sec)
+    return notes + _final_chord(plan, part, end_beat)
+
+
+def _dynamics(notes: list[Note], sec: Section) -> list[Note]:
+    """Scale velocities by the section's energy: the form breathes."""
+    gain = 0.65 + 0.35 * sec.energy
+    return [replace(n, velocity=float(np.clip(n.velocity * gain, 0.05, 1.0))) for n in notes]
+
+
+def compose(plan: SongPlan, style: StyleSpec, melodist: Melodist, *, rng: np.random.Generator,
+            temperature: float = 1.0) -> Score:
+    """Write every part of ``style`` for ``plan`` into a Score."""
+    tempo = plan.tempo_map
+    end_beat = tempo.beats(max(plan.duration_s - RELEASE_MARGIN_S, 0.05))
+    spb = tempo.seconds_per_beat
+    tracks: list[Track] = []
+    for part in style.parts:
+        if part.role == "melody":
+            notes = write_melody(plan, style, part, melodist, rng=rng, temperature=temperature)
+            if notes:  # the last melody note rings with the final chord
+                notes[-1] = replace(notes[-1], length=max(end_beat - notes[-1].start, notes[-1].length))
+            notes = _melody_dynamics(notes, plan)
+        elif part.role == "drums":
+            if plan.groove is None:
+                continue
+            notes = write_drums(plan.groove, plan.sections, beats_per_bar=plan.beats_per_bar, rng=rng)
+        else:
+            notes = write_accompaniment(plan, style, part, rng=rng, end_beat=end_beat)
+        felt = apply_feel(notes, swing=style.swing, rng=rng, jitter_beats=JITTER_S[part.role] / spb,
+                          beats_per_bar=plan.beats_per_bar,
+                          accent_depth=0.25 if part.role in ("melody", "harmony") else 0.0,
+                          end_limit=end_beat)
+        felt.sort(key=lambda n: (n.start, n.pitch))
+        tracks.append(Track(name=part.role, instrument=plan.instrument(part.role), role=part.role,
+                            notes=felt, pan=part.pan, gain_db=part.gain_db))
+    sections = [(s.label, float(s.start_bar * plan.beats_per_bar)) for s in plan.sections]
+    return Score(tracks=tracks, tempo=tempo, beats_per_bar=plan.beats_per_bar, beat_unit=plan.beat_unit,
+                 key_name=plan.key.name, duration_s=plan.duration_s, sections=sections)
+
+
+def _melody_dynamics(notes: list[Note], plan: SongPlan) -> list[Note]:
+    bpb = plan.beats_per_bar
+    out: list[Note] = []
+    for sec in plan.sections:
+        lo, hi = sec.start_bar * bpb, sec.end_bar * bpb
+        out += _dynamics([n for n in notes if lo <= n.start < hi], sec)
+    return out

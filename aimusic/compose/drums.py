@@ -1,0 +1,102 @@
+"""Drum grooves as data, plus the form-aware parts: crashes, fills, breakdowns, build-ups.
+
+A groove is one bar of sixteenth steps per drum; ``x`` is a full hit, ``o`` a medium one,
+``g`` a ghost note and ``.`` silence. Swing is applied later by the arranger's feel.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..score import (CLAP, CLOSED_HAT, CRASH, HIGH_TOM, KICK, LOW_TOM, MID_TOM, OPEN_HAT,
+                     PEDAL_HAT, RIDE, SIDE_STICK, SNARE, Note)
+from .planner import Section
+
+_LEVEL = {"x": 0.95, "o": 0.62, "g": 0.22}
+
+GROOVES: dict[str, dict[int, str]] = {
+    "jazz_ride": {RIDE: "x...x.o.x...x.o.", PEDAL_HAT: "....x.......x...", KICK: "g...g...g...g...",
+                  SNARE: "..........g....."},
+    "jazz_ride_kick": {RIDE: "x...x.o.x...x.o.", PEDAL_HAT: "....x.......x...", KICK: "g...g...g...g.o.",
+                       SIDE_STICK: "............o..."},
+    "shuffle": {CLOSED_HAT: "x.o.x.o.x.o.x.o.", SNARE: "....x..g....x...", KICK: "x.......x.o....."},
+    "shuffle_ride": {RIDE: "x.o.x.o.x.o.x.o.", SNARE: "....x.......x..g", KICK: "x.....o.x......."},
+    "rock_backbeat": {CLOSED_HAT: "x.o.x.o.x.o.x.o.", SNARE: "....x.......x...", KICK: "x.......x.x....."},
+    "rock_eighths": {CLOSED_HAT: "x.o.x.o.x.o.x.o.", SNARE: "....x..g....x...", KICK: "x.....x.x......."},
+    "rock_four": {OPEN_HAT: "x...o...x...o...", SNARE: "....x.......x...", KICK: "x...o...x...o..."},
+    "four_on_floor": {KICK: "x...x...x...x...", OPEN_HAT: "..o...o...o...o.", CLOSED_HAT: "g.g.g.g.g.g.g.g.",
+                      SNARE: "....x.......x..."},
+    "four_on_floor_clap": {KICK: "x...x...x...x...", OPEN_HAT: "..o...o...o...o.",
+                           CLOSED_HAT: "gggggggggggggggg", CLAP: "....x.......x..."},
+}
+
+# What a low-energy bar keeps: timekeeping only, for intros and breakdowns.
+_TIMEKEEPERS = {CLOSED_HAT, OPEN_HAT, PEDAL_HAT, RIDE, SIDE_STICK, CLAP}
+
+
+def _bar(pattern: dict[int, str], origin: float, steps_per_beat: int, scale: float,
+         rng: np.random.Generator, keep: set[int] | None = None) -> list[Note]:
+    notes: list[Note] = []
+    for pitch, row in pattern.items():
+        if keep is not None and pitch not in keep:
+            continue
+        for step, ch in enumerate(row):
+            if ch == ".":
+                continue
+            vel = _LEVEL[ch] * scale * float(rng.uniform(0.9, 1.06))
+            notes.append(Note(origin + step / steps_per_beat, 0.25, pitch, float(np.clip(vel, 0.05, 1.0))))
+    return notes
+
+
+def _fill(origin: float, beats: float, rng: np.random.Generator, toms: bool) -> list[Note]:
+    """A sixteenth-note fill over the last ``beats`` of a bar, down the toms or on the snare."""
+    n = int(beats * 4)
+    drums = (HIGH_TOM, MID_TOM, LOW_TOM) if toms else (SNARE,)
+    notes = []
+    for k in range(n):
+        pitch = drums[min(len(drums) - 1, k * len(drums) // n)]
+        vel = 0.55 + 0.4 * k / max(n - 1, 1)
+        notes.append(Note(origin + k * 0.25, 0.25, pitch, float(min(vel * rng.uniform(0.92, 1.05), 1.0))))
+    return notes
+
+
+def _build_up(origin: float, beats_per_bar: int, rng: np.random.Generator) -> list[Note]:
+    """A snare roll that doubles its rate and swells: the bar before the drop."""
+    notes = []
+    for k in range(beats_per_bar * 4):
+        if k < beats_per_bar * 2 and k % 2:
+            continue
+        vel = 0.35 + 0.6 * k / (beats_per_bar * 4)
+        notes.append(Note(origin + k * 0.25, 0.2, SNARE, float(min(vel, 1.0))))
+    return notes
+
+
+def write_drums(groove: str, sections: tuple[Section, ...], *, beats_per_bar: int,
+                rng: np.random.Generator) -> list[Note]:
+    """The whole drum part: groove bars scaled by section energy, crashes, fills, ending hit."""
+    pattern = GROOVES[groove]
+    steps_per_beat = len(next(iter(pattern.values()))) // 4
+    toms = groove.startswith(("rock", "shuffle"))
+    notes: list[Note] = []
+    for i, sec in enumerate(sections):
+        nxt = sections[i + 1] if i + 1 < len(sections) else None
+        for b in range(sec.n_bars):
+            origin = float((sec.start_bar + b) * beats_per_bar)
+            last_bar = b == sec.n_bars - 1
+            if sec.kind == "ending" and last_bar:
+                notes += [Note(origin, 0.5, KICK, 0.95), Note(origin, 2.0, CRASH, 0.8)]
+                continue
+            low_energy = sec.kind == "intro" or sec.energy < 0.5
+            keep = _TIMEKEEPERS if low_energy else None
+            notes += _bar(pattern, origin, steps_per_beat, 0.7 + 0.3 * sec.energy, rng, keep)
+            if b == 0 and sec.kind != "intro" and i > 0:
+                notes.append(Note(origin, 2.0, CRASH, 0.75 + 0.2 * sec.energy))
+            if last_bar and nxt is not None and nxt.kind != "ending":
+                if sec.energy < 0.5 and sec.n_bars >= 2:
+                    notes += _build_up(origin, beats_per_bar, rng)
+                elif not low_energy or sec.kind == "intro":
+                    fill_beats = 1.0 if rng.random() < 0.6 else 2.0
+                    start = origin + beats_per_bar - fill_beats
+                    notes = [n for n in notes if not (start <= n.start < origin + beats_per_bar
+                                                      and n.pitch in (SNARE, KICK, CLAP))]
+                    notes += _fill(start, fill_beats, rng, toms)
+    return sorted(notes, key=lambda n: (n.start, n.pitch))

@@ -1,0 +1,173 @@
+"""Harmony parts: chord voicings and the accompaniment patterns styles name in PartSpec.
+
+Each pattern is a function over one section's chord spans returning straight-grid notes;
+feel (swing, accents, jitter) is applied later by the arranger.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from ..score import Note
+from ..theory import Chord
+from .melody_context import ChordSpan
+
+PatternFn = Callable[..., list[Note]]
+
+
+def voice_chord(chord: Chord, register: tuple[int, int], *, rootless: bool = False,
+                power: bool = False, voices: int = 4) -> list[int]:
+    """Close-position voicing of ``chord`` whose centre sits nearest the register's centre.
+
+    ``rootless`` leaves the root to the bass and keeps 3rd, 7th and colour tones, as jazz
+    pianists do; ``power`` gives root, fifth and octave for distorted guitars.
+    """
+    low, high = register
+    if power:
+        base = low + ((chord.root - low) % 12)
+        if base + 12 > high:
+            base -= 12
+        return [base, base + 7, base + 12]
+    intervals = list(chord.intervals)
+    if rootless and len(intervals) >= 4:
+        intervals = [i for i in intervals if i % 12 != 0]
+    pcs: list[int] = []
+    for i in intervals:
+        pc = (chord.root + i) % 12
+        if pc not in pcs:
+            pcs.append(pc)
+    pcs = pcs[:voices]
+    centre = (low + high) / 2.0
+    best: list[int] = []
+    best_cost = float("inf")
+    for rotation in range(len(pcs)):
+        order = pcs[rotation:] + pcs[:rotation]
+        for start_oct in range(low // 12, high // 12 + 1):
+            pitches = [12 * start_oct + order[0]]
+            for pc in order[1:]:
+                p = pitches[-1] + ((pc - pitches[-1]) % 12 or 12)
+                pitches.append(p)
+            if pitches[0] < low or pitches[-1] > high:
+                continue
+            cost = abs(float(np.mean(pitches)) - centre)
+            if cost < best_cost:
+                best, best_cost = pitches, cost
+    if not best:  # register narrower than the chord: fold into range
+        best = sorted({low + ((pc - low) % 12) for pc in pcs})
+    return best
+
+
+def _chord_notes(pitches: list[int], start: float, length: float, velocity: float) -> list[Note]:
+    return [Note(start, length, p, velocity) for p in pitches]
+
+
+def sustained(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beats_per_bar: int,
+              energy: float, rng: np.random.Generator) -> list[Note]:
+    """Held chords, one per span: pads and string beds."""
+    vel = 0.45 + 0.3 * energy
+    notes: list[Note] = []
+    for span in spans:
+        notes += _chord_notes(voice_chord(span.chord, register), span.start, span.length * 0.98, vel)
+    return notes
+
+
+def sustained_high(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beats_per_bar: int,
+                   energy: float, rng: np.random.Generator) -> list[Note]:
+    """The upper two notes of each chord, held: a high shimmer above the pad."""
+    vel = 0.35 + 0.25 * energy
+    notes: list[Note] = []
+    for span in spans:
+        top = voice_chord(span.chord, register)[-2:]
+        notes += _chord_notes(top, span.start, span.length * 0.98, vel)
+    return notes
+
+
+def arpeggio(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beats_per_bar: int,
+             energy: float, rng: np.random.Generator) -> list[Note]:
+    """Broken chords in eighths (Alberti-like low-high-mid-high), the classical keyboard idiom."""
+    figures = ((0, 2, 1, 2), (0, 1, 2, 1), (0, 1, 2, 3))
+    figure = figures[int(rng.integers(len(figures)))]
+    vel = 0.4 + 0.3 * energy
+    notes: list[Note] = []
+    for span in spans:
+        pitches = voice_chord(span.chord, register, voices=3)
+        pitches = pitches + [pitches[0] + 12]
+        steps = int(round(span.length * 2))
+        for k in range(steps):
+            p = pitches[figure[k % 4] % len(pitches)]
+            v = vel * (1.1 if k % 4 == 0 else 0.9)
+            notes.append(Note(span.start + 0.5 * k, 0.55, p, min(v, 1.0)))
+    return notes
+
+
+# Comping rhythms for one bar of 4/4 as (onset, length): Charleston, anticipation, 2-and-4.
+_SWING_COMPS = (((0.0, 1.2), (1.5, 0.5)), ((1.5, 0.4), (3.5, 0.4)), ((0.0, 0.8), (2.5, 1.0)),
+                ((1.0, 0.5), (2.5, 0.4), (3.0, 0.8)))
+
+
+def comp_swing(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beats_per_bar: int,
+               energy: float, rng: np.random.Generator) -> list[Note]:
+    """Jazz comping: rootless voicings on syncopated hits, a different rhythm each bar."""
+    notes: list[Note] = []
+    bars: dict[int, list[ChordSpan]] = {}
+    for span in spans:
+        bars.setdefault(int(span.start // beats_per_bar), []).append(span)
+    for bar, bar_spans in bars.items():
+        rhythm = _SWING_COMPS[int(rng.integers(len(_SWING_COMPS)))]
+        origin = bar * beats_per_bar
+        for onset, length in rhythm:
+            t = origin + onset
+            span = next((s for s in bar_spans if s.start <= t < s.end), bar_spans[-1])
+            vel = (0.45 + 0.25 * energy) * float(rng.uniform(0.85, 1.1))
+            notes += _chord_notes(voice_chord(span.chord, register, rootless=True), t, length, min(vel, 1.0))
+    return notes
+
+
+def comp_shuffle(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beats_per_bar: int,
+                 energy: float, rng: np.random.Generator) -> list[Note]:
+    """Blues piano: chords on the swung eighths with the backbeat leaning hard."""
+    notes: list[Note] = []
+    vel = 0.4 + 0.3 * energy
+    for span in spans:
+        pitches = voice_chord(span.chord, register, voices=4)
+        for k in range(int(round(span.length * 2))):
+            t = span.start + 0.5 * k
+            on_backbeat = int(t) % 2 == 1 and k % 2 == 0
+            v = vel * (1.15 if on_backbeat else (0.75 if k % 2 else 0.9))
+            notes += _chord_notes(pitches, t, 0.35, min(v, 1.0))
+    return notes
+
+
+def power_chords(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beats_per_bar: int,
+                 energy: float, rng: np.random.Generator) -> list[Note]:
+    """Driving eighth-note power chords (whole-bar hits when energy is low)."""
+    notes: list[Note] = []
+    for span in spans:
+        pitches = voice_chord(span.chord, register, power=True)
+        if energy < 0.6:
+            notes += _chord_notes(pitches, span.start, span.length * 0.95, 0.7)
+            continue
+        for k in range(int(round(span.length * 2))):
+            v = 0.85 if k % 2 == 0 else 0.65
+            notes += _chord_notes(pitches, span.start + 0.5 * k, 0.42, v)
+    return notes
+
+
+def stabs(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beats_per_bar: int,
+          energy: float, rng: np.random.Generator) -> list[Note]:
+    """Off-beat chord stabs, the house-music answer to the four-on-the-floor kick."""
+    notes: list[Note] = []
+    vel = 0.45 + 0.35 * energy
+    for span in spans:
+        pitches = voice_chord(span.chord, register, voices=3)
+        for k in range(int(round(span.length))):
+            notes += _chord_notes(pitches, span.start + k + 0.5, 0.22, vel)
+    return notes
+
+
+HARMONY_PATTERNS: dict[str, PatternFn] = {
+    "sustained": sustained, "sustained_high": sustained_high, "arpeggio": arpeggio,
+    "comp_swing": comp_swing, "comp_shuffle": comp_shuffle, "power_chords": power_chords,
+    "stabs": stabs,
+}
