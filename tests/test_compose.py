@@ -1,0 +1,183 @@
+"""Planner and arranger: form, harmony per style, feel, registers, reproducibility."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from aimusic.compose.arrange import compose
+from aimusic.compose.feel import swing_position
+from aimusic.compose.markov import MarkovMelodist
+from aimusic.compose.planner import SongPlan, plan_song
+from aimusic.score import CRASH, KICK, SNARE, Score
+from aimusic.styles import STYLE_NAMES, STYLES
+
+MARKOV = MarkovMelodist()
+
+
+def make(style: str, *, duration: float = 30.0, seed: int = 1, tempo: int | None = None,
+         key: str | None = None) -> tuple[SongPlan, Score]:
+    spec = STYLES[style]
+    rng = np.random.default_rng(seed)
+    plan = plan_song(spec, duration=duration, tempo=tempo, key=key, seed=seed, rng=rng)
+    return plan, compose(plan, spec, MARKOV, rng=rng)
+
+
+@pytest.mark.parametrize("style", STYLE_NAMES)
+@pytest.mark.parametrize("duration", [1.0, 12.0, 30.0, 120.0, 300.0])
+def test_form_fills_the_duration_and_ends_in_time(style: str, duration: float) -> None:
+    plan, score = make(style, duration=duration)
+    assert plan.total_bars == sum(s.n_bars for s in plan.sections)
+    starts = [s.start_bar for s in plan.sections]
+    assert starts == sorted(starts) and plan.sections[0].start_bar == 0
+    assert plan.sections[-1].kind == "ending"
+    # Every note is released before the end of the file, and the music fills most of it.
+    end_s = float(score.tempo.seconds(score.end_beat()))
+    assert end_s <= duration
+    music_s = float(score.tempo.seconds(plan.total_beats))
+    assert music_s >= min(0.55 * duration, duration - STYLES[style].tail_seconds - 4 * 60 / plan.tempo)
+
+
+@pytest.mark.parametrize("style", STYLE_NAMES)
+def test_song_has_intro_contrast_and_return_at_a_minute(style: str) -> None:
+    plan, _ = make(style, duration=90.0)
+    kinds = [s.kind for s in plan.sections]
+    assert kinds[0] == "intro" and kinds[-1] == "ending"
+    body = [k for k in kinds if k in ("A", "B")]
+    if STYLES[style].fixed_form:
+        assert len(body) >= 2, kinds  # at least two choruses of the form
+    else:
+        assert body.count("A") >= 2 and "B" in body, kinds
+
+
+@pytest.mark.parametrize("style", STYLE_NAMES)
+def test_piece_ends_on_the_tonic_after_a_cadence(style: str) -> None:
+    for seed in range(4):
+        plan, _ = make(style, seed=seed)
+        last = plan.chords[-1].chord
+        assert last.root == plan.key.tonic
+        before = {s.chord.root for s in plan.chords[-3:-1]}
+        dominant, subdominant = (plan.key.tonic + 7) % 12, (plan.key.tonic + 5) % 12
+        flat6, flat7, two = (plan.key.tonic + 8) % 12, (plan.key.tonic + 10) % 12, (plan.key.tonic + 2) % 12
+        assert before & {dominant, subdominant, flat6, flat7, two}, plan.numerals[-3:]
+
+
+def test_blues_is_a_twelve_bar_form_of_dominant_sevenths() -> None:
+    plan, _ = make("blues", duration=120.0, tempo=100)
+    chorus = next(s for s in plan.sections if s.kind == "A")
+    bars = [c for c in plan.chords if chorus.start_bar * 4 <= c.start < chorus.end_bar * 4]
+    assert chorus.n_bars == 12
+    qualities = {c.chord.quality for c in bars}
+    assert qualities <= {"7", "min7"}
+    roots = [(c.chord.root - plan.key.tonic) % 12 for c in bars]
+    assert roots[0] == 0 and 5 in roots[:6] and 7 in roots[8:10]
+
+
+def test_jazz_uses_two_five_one_and_extended_chords() -> None:
+    found = False
+    for seed in range(6):
+        plan, _ = make("jazz", duration=60.0, seed=seed)
+        chords = [c.chord for c in plan.chords]
+        assert all(len(c.intervals) >= 4 for c in chords), "jazz voices sevenths or richer"
+        for a, b, c in zip(chords, chords[1:], chords[2:]):
+            if (b.root - a.root) % 12 == 5 and (c.root - b.root) % 12 == 5 and b.quality == "7":
+                found = True
+    assert found
+
+
+def test_electronic_is_minor_with_four_on_the_floor() -> None:
+    plan, score = make("electronic", duration=30.0, seed=3)
+    assert plan.key.mode == "minor"
+    drums = score.track("drums")
+    assert drums is not None
+    kicks = [n.start for n in drums.notes if n.pitch == KICK]
+    a = next(s for s in plan.sections if s.kind == "A")
+    in_a = [k for k in kicks if a.start_bar * 4 - 0.1 <= k < a.end_bar * 4 - 0.1]
+    assert len(in_a) >= 4 * a.n_bars - 2  # a fill may replace the last beats
+    assert all(abs(k - round(k)) < 0.05 for k in in_a)
+
+
+@pytest.mark.parametrize("style", ["classical", "ambient"])
+def test_no_drums_where_the_style_has_none(style: str) -> None:
+    _, score = make(style)
+    assert score.track("drums") is None
+
+
+@pytest.mark.parametrize("style", ["jazz", "blues"])
+def test_swing_moves_offbeat_eighths_late(style: str) -> None:
+    _, score = make(style, duration=30.0)
+    drums = score.track("drums")
+    ratio = STYLES[style].swing
+    fracs = np.array([n.start % 1.0 for n in drums.notes if n.pitch not in (CRASH,)])
+    offbeats = fracs[(fracs > 0.3) & (fracs < 0.9)]
+    assert len(offbeats) > 8
+    assert np.median(offbeats) == pytest.approx(ratio, abs=0.03)
+
+
+def test_swing_position_maps_the_grid() -> None:
+    assert swing_position(2.5, 0.66) == pytest.approx(2.66)
+    assert swing_position(3.0, 0.66) == pytest.approx(3.0)
+    assert swing_position(1.25, 0.5) == pytest.approx(1.25)
+    assert 1.0 < swing_position(1.75, 0.66) < 2.0
+
+
+@pytest.mark.parametrize("style", STYLE_NAMES)
+def test_parts_stay_in_their_registers(style: str) -> None:
+    spec = STYLES[style]
+    _, score = make(style, duration=60.0, seed=5)
+    for part in spec.parts:
+        track = score.track(part.role)
+        if track is None or part.role == "drums":
+            continue
+        pitches = [n.pitch for n in track.notes]
+        assert pitches, part.role
+        assert min(pitches) >= part.register[0] and max(pitches) <= part.register[1], part.role
+
+
+@pytest.mark.parametrize("style", STYLE_NAMES)
+def test_same_seed_same_score_other_seed_other_music(style: str) -> None:
+    _, a = make(style, seed=11)
+    _, b = make(style, seed=11)
+    _, c = make(style, seed=12)
+    assert [t.notes for t in a.tracks] == [t.notes for t in b.tracks]
+    assert a.track("melody").notes != c.track("melody").notes
+
+
+def test_asked_key_and_tempo_are_used() -> None:
+    plan, score = make("rock", key="F# minor", tempo=140)
+    assert plan.key.name == "F# minor" and plan.tempo == 140
+    assert score.tempo.bpm == 140
+
+
+def test_markov_melody_favours_chord_tones_on_strong_beats() -> None:
+    hits = total = 0
+    for seed in range(5):
+        plan, score = make("classical", duration=60.0, seed=seed)
+        for note in score.track("melody").notes:
+            beat = round(note.start * 2) / 2
+            if beat % 2 == 0:
+                chord = next(c.chord for c in plan.chords if c.start <= beat < c.end or c is plan.chords[-1])
+                total += 1
+                hits += note.pitch % 12 in chord.pitch_classes
+    assert total > 50 and hits / total > 0.6
+
+
+def test_repeated_section_recalls_its_melody() -> None:
+    plan, score = make("rock", duration=120.0, seed=4)
+    a1, a2 = [s for s in plan.sections if s.kind == "A"][:2]
+    melody = score.track("melody").notes
+    def first_half(sec):
+        lo, hi = sec.start_bar * 4, (sec.start_bar + sec.n_bars // 2) * 4
+        return [(round(n.start - lo, 1), n.pitch) for n in melody if lo <= n.start < hi - 0.5]
+    one, two = first_half(a1), first_half(a2)
+    same = len(set(one) & set(two)) / max(len(one), 1)
+    assert same > 0.7
+
+
+def test_drum_fills_and_crashes_mark_section_changes() -> None:
+    plan, score = make("rock", duration=90.0, seed=2)
+    drums = score.track("drums").notes
+    for sec in plan.sections[1:]:
+        start = sec.start_bar * 4
+        assert any(n.pitch == CRASH and abs(n.start - start) < 0.1 for n in drums), sec.label
+    snares = [n for n in drums if n.pitch == SNARE]
+    assert any(0.1 < n.velocity < 0.35 for n in snares), "ghost notes between the backbeats"
