@@ -181,3 +181,14 @@ def test_drum_fills_and_crashes_mark_section_changes() -> None:
         assert any(n.pitch == CRASH and abs(n.start - start) < 0.1 for n in drums), sec.label
     snares = [n for n in drums if n.pitch == SNARE]
     assert any(0.1 < n.velocity < 0.35 for n in snares), "ghost notes between the backbeats"
+
+
+@pytest.mark.parametrize("style", STYLE_NAMES)
+def test_seeds_vary_key_progression_instruments_and_density(style: str) -> None:
+    plans = [make(style, seed=s)[0] for s in range(12)]
+    assert len({p.key for p in plans}) >= 3
+    assert len({p.numerals for p in plans}) >= 2
+    assert len({p.instruments for p in plans}) >= 2
+    assert len({p.density for p in plans}) >= 2
+    if STYLES[style].grooves:
+        assert len({p.groove for p in plans}) >= 2

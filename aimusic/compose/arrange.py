@@ -34,7 +34,8 @@ def _context(plan: SongPlan, style: StyleSpec, part: PartSpec, start: float, end
     m = style.melody
     return MelodyContext(key=plan.key, beats_per_bar=plan.beats_per_bar, beat_unit=plan.beat_unit,
                          start=start, length=end - start, chords=_spans_in(plan, start, end),
-                         register=part.register, style_tag=m.model_tag, step=m.step, density=m.density,
+                         register=part.register, style_tag=m.model_tag, step=m.step,
+                         density=float(np.clip(m.density * plan.density, 0.1, 0.95)),
                          rest_prob=m.rest_prob, long_note_prob=m.long_note_prob, final=final)
 
 
@@ -92,8 +93,8 @@ def write_accompaniment(plan: SongPlan, style: StyleSpec, part: PartSpec, *, rng
     bpb = plan.beats_per_bar
     notes: list[Note] = []
     for sec in plan.sections:
-        if part.role == "pad" and sec.kind == "intro" and has_drums:
-            continue
+        if part.role == "pad" and has_drums and (sec.kind == "intro" or (plan.density < 1 and sec.kind == "A")):
+            continue  # a sparse arrangement saves the pad for the contrast and the ending
         if part.role == "bass" and sec.energy < 0.5:
             continue  # breakdown: the floor drops out
         spans = _spans_in(plan, sec.start_bar * bpb, sec.end_bar * bpb)
@@ -142,9 +143,16 @@ def compose(plan: SongPlan, style: StyleSpec, melodist: Melodist, *, rng: np.ran
 
 
 def _melody_dynamics(notes: list[Note], plan: SongPlan) -> list[Note]:
+    """Section energy plus a swell over each four-bar phrase, peaking in its third bar."""
     bpb = plan.beats_per_bar
     out: list[Note] = []
     for sec in plan.sections:
         lo, hi = sec.start_bar * bpb, sec.end_bar * bpb
-        out += _dynamics([n for n in notes if lo <= n.start < hi], sec)
+        shaped = []
+        for n in notes:
+            if lo <= n.start < hi:
+                phase = ((n.start - lo) / (4 * bpb)) % 1.0
+                swell = 0.9 + 0.12 * np.sin(np.pi * min(phase / 0.75, 1.0))
+                shaped.append(replace(n, velocity=float(np.clip(n.velocity * swell, 0.05, 1.0))))
+        out += _dynamics(shaped, sec)
     return out

@@ -19,6 +19,8 @@ from .melody_context import ChordSpan
 FORMS = {1: "A", 2: "AB", 3: "ABA", 4: "AABA"}
 # Energy of each section occurrence; the last body section before the ending peaks.
 ENERGY = {"intro": 0.55, "A": 0.75, "B": 0.9, "ending": 0.7}
+# Arrangement densities a seed chooses from: sparse, as written, busy.
+DENSITIES = (0.75, 1.0, 1.0, 1.25)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +56,7 @@ class SongPlan:
     seed: int
     instruments: tuple[tuple[str, str], ...]  # (role, instrument) chosen for this piece
     groove: str | None
+    density: float = 1.0                # arrangement density: <1 sparser, >1 busier
 
     @property
     def total_bars(self) -> int:
@@ -178,10 +181,11 @@ def plan_song(style: StyleSpec, *, duration: float, tempo: int | None, key: str 
         tempo_map = TempoMap(bpm)
     instruments = tuple((p.role, str(rng.choice(p.instruments))) for p in style.parts)
     groove = str(rng.choice(style.grooves)) if style.grooves else None
+    density = float(rng.choice(DENSITIES))
     return SongPlan(style=style.name, key=the_key, tempo=bpm, beats_per_bar=beats_per_bar,
                     beat_unit=style.beat_unit, sections=tuple(sections), chords=tuple(spans),
                     numerals=tuple(numerals), tempo_map=tempo_map, duration_s=float(duration),
-                    seed=seed, instruments=instruments, groove=groove)
+                    seed=seed, instruments=instruments, groove=groove, density=density)
 
 
 def progressions_choice(options: tuple[Progression, ...], rng: np.random.Generator) -> Progression:
