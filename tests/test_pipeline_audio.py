@@ -1,0 +1,92 @@
+"""The whole pipeline, measured on its real output: length, level, tempo, key, reproducibility."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from aimusic.compose.markov import MarkovMelodist
+from aimusic.config import SAMPLE_RATE
+from aimusic.pipeline import GenerationRequest, GeneratedTrack, generate
+from aimusic.styles import STYLE_NAMES
+from aimusic.theory import parse_key
+
+from .audio_analysis import click_positions, estimate_key, estimate_tempo
+
+MARKOV = MarkovMelodist()
+_CACHE: dict[GenerationRequest, GeneratedTrack] = {}
+
+
+def render(request: GenerationRequest, melodist=MARKOV) -> GeneratedTrack:
+    """Generate once per distinct request within the test session (renders are the slow part)."""
+    key = request if melodist is MARKOV else None
+    if key is not None and key in _CACHE:
+        return _CACHE[key]
+    track = generate(request, melodist)
+    if key is not None:
+        _CACHE[key] = track
+    return track
+
+
+@pytest.mark.parametrize("style", STYLE_NAMES)
+@pytest.mark.parametrize("duration", [2.0, 17.3])
+def test_length_rate_and_peak(style: str, duration: float) -> None:
+    track = render(GenerationRequest(style=style, duration=duration, seed=3))
+    audio = track.audio
+    assert track.sample_rate == SAMPLE_RATE
+    assert audio.dtype == np.float32 and audio.ndim == 2 and audio.shape[1] == 2
+    assert audio.shape[0] / SAMPLE_RATE == pytest.approx(duration, rel=0.01)
+    assert np.isfinite(audio).all()
+    peak_db = 20 * np.log10(np.abs(audio).max())
+    assert peak_db <= -1.0 + 1e-3
+    assert peak_db > -30.0, "the track is audible"
+    assert abs(audio[-1]).max() < 1e-3, "the file ends in silence, not a cut"
+
+
+# Tempi inside each rhythmic style's range; the tracker must hear them within 4%
+# (a doubled or halved tempo is a miss).
+TEMPO_CASES = [(s, t) for s, tempi in {"jazz": (100, 140, 180), "rock": (100, 125, 160),
+                                        "blues": (70, 95, 120), "electronic": (115, 128, 142)}.items()
+               for t in tempi]
+
+
+@pytest.mark.parametrize("style, tempo", TEMPO_CASES)
+def test_beat_tracker_hears_the_asked_tempo(style: str, tempo: int) -> None:
+    track = render(GenerationRequest(style=style, duration=24.0, tempo=tempo, seed=5))
+    heard = estimate_tempo(track.audio, sr=track.sample_rate)
+    assert heard == pytest.approx(tempo, rel=0.04), f"{style} at {tempo} BPM heard as {heard:.1f}"
+
+
+KEY_CASES = [("classical", "D major"), ("jazz", "Bb major"), ("rock", "E minor"), ("blues", "A major"),
+             ("electronic", "F minor"), ("ambient", "C major"), ("classical", "G minor"), ("rock", "G major")]
+
+
+@pytest.mark.parametrize("style, key", KEY_CASES)
+def test_key_from_chroma_matches_the_asked_key(style: str, key: str) -> None:
+    track = render(GenerationRequest(style=style, duration=30.0, key=key, seed=8))
+    assert track.plan.key == parse_key(key)
+    tonic, mode = estimate_key(track.audio, sr=track.sample_rate)
+    asked = parse_key(key)
+    assert (tonic, mode) == (asked.tonic, asked.mode), f"{style} in {key} heard as {tonic} {mode}"
+
+
+@pytest.mark.parametrize("style", STYLE_NAMES)
+def test_same_seed_same_samples_other_seed_other_music(style: str) -> None:
+    a = generate(GenerationRequest(style=style, duration=6.0, seed=42), MARKOV)
+    b = generate(GenerationRequest(style=style, duration=6.0, seed=42), MARKOV)
+    c = generate(GenerationRequest(style=style, duration=6.0, seed=43), MARKOV)
+    assert np.array_equal(a.audio, b.audio)
+    assert a.audio.shape == c.audio.shape and not np.allclose(a.audio, c.audio, atol=1e-3)
+
+
+@pytest.mark.parametrize("style", STYLE_NAMES)
+def test_no_clicks_in_the_mix(style: str) -> None:
+    track = render(GenerationRequest(style=style, duration=17.3, seed=3))
+    clicks = click_positions(track.audio, sr=track.sample_rate)
+    assert len(clicks) == 0, f"clicks at {clicks[:10] / track.sample_rate} s"
+
+
+def test_seed_is_reported_when_not_given() -> None:
+    track = generate(GenerationRequest(style="rock", duration=2.0), MARKOV)
+    assert 0 <= track.seed <= 2**32 - 1
+    again = generate(GenerationRequest(style="rock", duration=2.0, seed=track.seed), MARKOV)
+    assert np.array_equal(track.audio, again.audio)
