@@ -1,0 +1,80 @@
+"""Encode float audio as 16-bit PCM WAV and write it atomically.
+
+The file boundary is the one place float samples become integers: they are clipped
+first (int16 conversion of an unclipped sample wraps around into a loud click), and a
+file only appears under its final name once it is complete, so a reader never sees a
+half-written WAV.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from .config import SAMPLE_RATE
+from .errors import ParameterError
+
+PCM16_MAX = 32767
+TEMP_PREFIX = ".partial-"
+TEMP_SUFFIX = ".tmp"
+
+
+def to_pcm16(y: np.ndarray) -> np.ndarray:
+    """Clip float samples to [-1, 1] and scale them to int16.
+
+    Parameters
+    ----------
+    y : np.ndarray
+        Float audio, shape ``(n,)`` or ``(n, channels)``.
+
+    Returns
+    -------
+    np.ndarray
+        int16 samples of the same shape; NaN becomes silence.
+    """
+    y = np.nan_to_num(np.asarray(y, dtype=np.float64), nan=0.0, posinf=1.0, neginf=-1.0)
+    return np.round(np.clip(y, -1.0, 1.0) * PCM16_MAX).astype(np.int16)
+
+
+def write_wav(path: str | os.PathLike[str], y: np.ndarray, *, sr: int = SAMPLE_RATE) -> Path:
+    """Write ``y`` as a 16-bit PCM WAV at ``path``, atomically.
+
+    The samples go to a hidden temporary file in the same folder, which is then renamed
+    with :func:`os.replace`; the rename is atomic on one file system, so ``path`` either
+    does not exist or holds the complete file.
+
+    Parameters
+    ----------
+    path : path-like
+        Destination file; its folder must exist.
+    y : np.ndarray
+        Float audio in [-1, 1], shape ``(n,)`` or ``(n, channels)``.
+    sr : int
+        Sample rate in Hz.
+
+    Returns
+    -------
+    Path
+        The destination path.
+    """
+    if y.ndim not in (1, 2) or y.shape[0] == 0:
+        raise ParameterError("audio", "must be a non-empty (n,) or (n, channels) array")
+    if sr <= 0:
+        raise ParameterError("sr", "must be positive")
+    dest = Path(path)
+    pcm = to_pcm16(y)
+    fd, tmp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX, dir=dest.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            sf.write(handle, pcm, sr, subtype="PCM_16", format="WAV")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp_name, 0o644)
+        os.replace(tmp_name, dest)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return dest

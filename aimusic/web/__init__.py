@@ -1,0 +1,95 @@
+"""The web layer: ``create_app(settings)`` builds the Flask app of API.md.
+
+Nothing is configured at import time: each call builds a fresh app with its own
+settings, service and output folder, so tests can run several side by side.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+import sys
+import time
+import uuid
+
+from flask import Flask, Response, g, request
+
+from ..config import MAX_BODY_BYTES, Settings
+from ..melodists import MelodistInfo
+from . import api, page
+from .errors import register_error_handlers
+from .service import GenerationService
+
+access_log = logging.getLogger("aimusic.access")
+
+_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s"
+
+
+def configure_logging(level: str) -> None:
+    """Send the package's logs to stderr at ``level`` (LOG_LEVEL), once per process."""
+    logger = logging.getLogger("aimusic")
+    logger.setLevel(level.upper())
+    if not any(getattr(h, "_aimusic", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter(_LOG_FORMAT))
+        handler._aimusic = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+        logger.propagate = False
+
+
+def _start_request() -> None:
+    g.started = time.perf_counter()
+    incoming = request.headers.get("X-Request-ID", "")
+    g.request_id = incoming if _REQUEST_ID_RE.fullmatch(incoming) else uuid.uuid4().hex
+
+
+def _finish_request(response: Response) -> Response:
+    request_id = g.get("request_id") or uuid.uuid4().hex
+    response.headers["X-Request-ID"] = request_id
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    elapsed_ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1e3
+    access_log.info("%s %s %d %.1fms id=%s", request.method, request.path, response.status_code,
+                    elapsed_ms, request_id)
+    return response
+
+
+def create_app(settings: Settings | None = None, *, melodist: MelodistInfo | None = None,
+               **overrides: object) -> Flask:
+    """Build the Flask app.
+
+    Parameters
+    ----------
+    settings : Settings, optional
+        Defaults to :meth:`Settings.from_env`.
+    melodist : MelodistInfo, optional
+        An already loaded melodist to share; loaded once here from the settings otherwise.
+    **overrides
+        Settings fields to replace, e.g. ``output_dir=tmp_path``.
+
+    Returns
+    -------
+    Flask
+        The app; its :class:`GenerationService` is ``app.extensions["aimusic"]``.
+    """
+    if settings is None:
+        settings = Settings.from_env(**overrides)
+    elif overrides:
+        settings = dataclasses.replace(settings, **overrides)  # type: ignore[arg-type]
+    configure_logging(settings.log_level)
+
+    app = Flask(__name__, static_folder=None)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.config["AIMUSIC_SETTINGS"] = settings
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json.mimetype = "application/json; charset=utf-8"  # type: ignore[attr-defined]
+    app.extensions["aimusic"] = GenerationService(settings, melodist)
+
+    app.before_request(_start_request)
+    app.after_request(_finish_request)
+    register_error_handlers(app)
+    app.register_blueprint(page.bp)
+    app.register_blueprint(api.bp)
+    return app

@@ -1,0 +1,127 @@
+"""The OpenAPI 3.1 document, generated from the pydantic models the views use.
+
+OpenAPI 3.1 schemas are JSON Schema 2020-12, which is what pydantic emits, so the
+component schemas are the models' own schemas: a limit changed in a model changes here.
+"""
+from __future__ import annotations
+
+import copy
+from functools import lru_cache
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from .schemas import (
+    FILENAME_PATTERN, ErrorResponse, GenerateResponse, HealthResponse, StylesResponse, SystemInfo,
+    generate_request_model,
+)
+
+REF = "#/components/schemas/{model}"
+
+
+def _ref(model: type[BaseModel]) -> dict[str, str]:
+    return {"$ref": REF.format(model=model.__name__)}
+
+
+def _json(model: type[BaseModel], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": _ref(model)}}}
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    texts = {
+        400: "Invalid request: malformed JSON, wrong types, out-of-range values or unknown fields",
+        404: "Not found",
+        405: "Method not allowed",
+        412: "Precondition failed",
+        413: "Request body over 64 KiB",
+        415: "Body is not application/json",
+        416: "Range not satisfiable",
+        429: "Rate limited (see Retry-After)",
+        500: "Internal error (the body carries the request id)",
+        503: "Unavailable: output folder not writable, or all generation slots busy (see Retry-After)",
+    }
+    return {str(s): _json(ErrorResponse, texts[s]) for s in statuses}
+
+
+_REQUEST_ID_HEADER = {"X-Request-ID": {"description": "Id of this request, also in logs and error bodies",
+                                       "schema": {"type": "string"}}}
+
+
+@lru_cache(maxsize=8)
+def _document(max_duration: float, version: str) -> dict[str, Any]:
+    request_model = generate_request_model(max_duration)
+    _, defs = models_json_schema(
+        [(request_model, "validation"), (GenerateResponse, "serialization"), (StylesResponse, "serialization"),
+         (HealthResponse, "serialization"), (SystemInfo, "serialization"), (ErrorResponse, "serialization")],
+        ref_template=REF,
+    )
+    wav = {"audio/wav": {"schema": {"type": "string", "contentMediaType": "audio/wav"}}}
+    filename_param = {"name": "filename", "in": "path", "required": True,
+                      "schema": {"type": "string", "pattern": FILENAME_PATTERN}}
+    paths: dict[str, Any] = {
+        "/": {"get": {
+            "summary": "System information (JSON), or the web page when the client prefers text/html",
+            "operationId": "index",
+            "responses": {"200": {"description": "System information or the web page",
+                                  "content": {"application/json": {"schema": _ref(SystemInfo)},
+                                              "text/html": {"schema": {"type": "string"}}}}},
+        }},
+        "/health": {"get": {
+            "summary": "Liveness and readiness", "operationId": "health",
+            "responses": {"200": _json(HealthResponse, "Ready"),
+                          "503": _json(HealthResponse, "Degraded: cannot serve generations")},
+        }},
+        "/api/styles": {"get": {
+            "summary": "The six styles and their parameters", "operationId": "listStyles",
+            "responses": {"200": _json(StylesResponse, "The styles")},
+        }},
+        "/api/generate": {"post": {
+            "summary": "Compose and render one track, synchronously", "operationId": "generate",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref(request_model)}}},
+            "responses": {
+                "201": {**_json(GenerateResponse, "Generated"),
+                        "headers": {"Location": {"description": "The download URL", "schema": {"type": "string"}},
+                                    **_REQUEST_ID_HEADER}},
+                **_errors(400, 413, 415, 429, 500, 503),
+            },
+        }},
+        "/api/download/{filename}": {"get": {
+            "summary": "A generated file (supports Range and conditional requests)", "operationId": "download",
+            "parameters": [filename_param,
+                           {"name": "Range", "in": "header", "required": False, "schema": {"type": "string"},
+                            "example": "bytes=0-1023"}],
+            "responses": {
+                "200": {"description": "The whole file", "content": wav},
+                "206": {"description": "The requested byte range", "content": wav},
+                "304": {"description": "Not modified (If-None-Match / If-Modified-Since)"},
+                **_errors(404, 412, 416),
+            },
+        }},
+        "/openapi.json": {"get": {
+            "summary": "This document", "operationId": "openapi",
+            "responses": {"200": {"description": "OpenAPI 3.1 document",
+                                  "content": {"application/json": {"schema": {"type": "object"}}}}},
+        }},
+        "/static/{filename}": {"get": {
+            "summary": "Assets of the web page (HTML, CSS, JavaScript)", "operationId": "staticAsset",
+            "parameters": [{"name": "filename", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "The asset"}, **_errors(404)},
+        }},
+    }
+    for item in paths.values():
+        for operation in item.values():
+            operation["responses"].setdefault("405", _json(ErrorResponse, "Method not allowed"))
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "AI Music Generation System", "version": version,
+                 "description": "Compose and render original instrumental music in six styles as 44.1 kHz WAV."},
+        "servers": [{"url": "/"}],
+        "paths": paths,
+        "components": {"schemas": defs.get("$defs", {})},
+    }
+
+
+def build_openapi(*, max_duration: float, version: str) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of the API for a service limited to ``max_duration`` seconds."""
+    return copy.deepcopy(_document(float(max_duration), version))

@@ -1,0 +1,239 @@
+"""Request and response models of the HTTP API (pydantic v2).
+
+These models are the single source of truth: the views validate and serialise with
+them, the CLI validates with the same request model, and the OpenAPI document is
+generated from them, so the documentation cannot drift from what is enforced.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
+from pydantic_core import PydanticCustomError
+
+from ..errors import ParameterError
+from ..pipeline import MAX_SEED
+from ..styles import STYLE_NAMES
+from ..theory import parse_key
+
+MIN_DURATION = 1.0
+DEFAULT_DURATION = 30.0
+MIN_TEMPO, MAX_TEMPO = 40, 240
+MIN_TEMPERATURE, MAX_TEMPERATURE = 0.1, 2.0
+MAX_KEY_LENGTH = 32
+MAX_STYLE_LENGTH = 32
+
+FILE_ID_PATTERN = r"^[0-9a-f]{12}$"
+FILENAME_PATTERN = r"^(" + "|".join(STYLE_NAMES) + r")_[0-9a-f]{12}\.wav$"
+
+
+class GenerateRequest(BaseModel):
+    """Body of ``POST /api/generate``: strict types, no unknown fields."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, title="GenerateRequest")
+
+    style: str = Field(max_length=MAX_STYLE_LENGTH,
+                       description="One of " + ", ".join(STYLE_NAMES) + " (case-insensitive).",
+                       examples=["jazz"])
+    duration: float = Field(DEFAULT_DURATION, ge=MIN_DURATION, le=3600.0,
+                            description="Length of the track in seconds.")
+    tempo: Optional[int] = Field(None, ge=MIN_TEMPO, le=MAX_TEMPO,
+                                 description="Beats per minute; the style's default when omitted.")
+    key: Optional[str] = Field(None, max_length=MAX_KEY_LENGTH,
+                               description="Tonic with an optional mode word, e.g. 'A minor', 'Eb major', "
+                                           "'F#m'; chosen by the seed when omitted.",
+                               examples=["A minor"])
+    seed: Optional[int] = Field(None, ge=0, le=MAX_SEED,
+                                description="Random seed; the same request and seed give a byte-identical file.")
+    temperature: float = Field(1.0, ge=MIN_TEMPERATURE, le=MAX_TEMPERATURE,
+                               description="How adventurously the melody model samples.")
+
+    @field_validator("style")
+    @classmethod
+    def _known_style(cls, value: str) -> str:
+        name = value.strip().lower()
+        if name not in STYLE_NAMES:
+            raise PydanticCustomError("unknown_style", "must be one of " + ", ".join(STYLE_NAMES))
+        return name
+
+    @field_validator("key")
+    @classmethod
+    def _valid_key(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return parse_key(value).name
+        except ParameterError as exc:
+            raise PydanticCustomError("invalid_key", exc.message) from None
+
+
+@lru_cache(maxsize=16)
+def generate_request_model(max_duration: float) -> type[GenerateRequest]:
+    """The request model whose ``duration`` limit is ``max_duration`` (``MAX_DURATION``).
+
+    Built once per limit so the OpenAPI document shows the same maximum the
+    validator enforces.
+    """
+    default = min(DEFAULT_DURATION, max_duration)
+    return create_model(  # type: ignore[call-overload,no-any-return]
+        "GenerateRequest",
+        __base__=GenerateRequest,
+        __module__=__name__,
+        duration=(float, Field(default, ge=MIN_DURATION, le=max_duration,
+                               description=f"Length of the track in seconds ({MIN_DURATION:g} to {max_duration:g})."),
+                  ),
+    )
+
+
+def field_limits(model: type[BaseModel]) -> dict[str, tuple[float, float]]:
+    """``{field: (minimum, maximum)}`` for every numeric field with both bounds."""
+    limits: dict[str, tuple[float, float]] = {}
+    for name, info in model.model_fields.items():
+        low = high = None
+        for item in info.metadata:
+            low = getattr(item, "ge", low)
+            high = getattr(item, "le", high)
+        if low is not None and high is not None:
+            limits[name] = (low, high)
+    return limits
+
+
+_TYPE_MESSAGES = {
+    "missing": "is required",
+    "extra_forbidden": "is not a known field",
+    "int_type": "must be an integer",
+    "int_parsing": "must be an integer",
+    "int_from_float": "must be an integer",
+    "float_type": "must be a number",
+    "float_parsing": "must be a number",
+    "finite_number": "must be a finite number",
+    "string_type": "must be a string",
+    "string_too_long": "is too long",
+}
+
+
+def describe_validation_errors(exc: ValidationError, model: type[BaseModel]) -> list[dict[str, str]]:
+    """Turn pydantic's errors into ``[{"field", "message"}]`` a person can act on.
+
+    Range errors are reported as ``"must be between LOW and HIGH"`` with the model's
+    own limits, whichever bound was crossed.
+    """
+    limits = field_limits(model)
+    details = []
+    for err in exc.errors(include_url=False):
+        field = ".".join(str(part) for part in err["loc"]) or "body"
+        kind = err["type"]
+        if kind in ("greater_than_equal", "less_than_equal") and field in limits:
+            low, high = limits[field]
+            message = f"must be between {low:g} and {high:g}"
+        elif kind in _TYPE_MESSAGES:
+            message = _TYPE_MESSAGES[kind]
+        else:
+            message = err["msg"]
+        details.append({"field": field, "message": message})
+    return details
+
+
+class GenerateResponse(BaseModel):
+    """What ``POST /api/generate`` (and the CLI) report about a finished track."""
+
+    id: str = Field(pattern=FILE_ID_PATTERN)
+    filename: str
+    download_url: str
+    style: str
+    duration: float = Field(description="True length of the file in seconds.")
+    tempo: int
+    key: str
+    seed: int = Field(ge=0, le=MAX_SEED)
+    temperature: float
+    sample_rate: int
+    channels: int
+    bars: int
+    time_signature: str
+    model: str
+    generation_time_ms: int
+
+
+class StyleInfo(BaseModel):
+    """One style as ``GET /api/styles`` lists it."""
+
+    name: str
+    description: str
+    default_tempo: int
+    tempo_range: tuple[int, int]
+    time_signature: str
+    instruments: list[str]
+
+
+class StylesResponse(BaseModel):
+    """Body of ``GET /api/styles``."""
+
+    styles: list[StyleInfo]
+
+
+class ModelStatus(BaseModel):
+    """The melody writer in use."""
+
+    name: str
+    loaded: bool = Field(description="False when the trained model could not be loaded and a baseline is used.")
+    parameters: int
+    error: Optional[str] = None
+
+
+class OutputDirStatus(BaseModel):
+    """Whether generated files can be written."""
+
+    writable: bool
+    free_bytes: int
+
+
+class HealthResponse(BaseModel):
+    """Body of ``GET /health`` (200 when ok, 503 when degraded)."""
+
+    status: Literal["ok", "degraded"]
+    version: str
+    model: ModelStatus
+    output_dir: OutputDirStatus
+    uptime_s: float
+    reason: Optional[str] = Field(None, description="Why the service is degraded.")
+    warnings: list[str] = Field(default_factory=list)
+
+
+class SystemInfo(BaseModel):
+    """Body of ``GET /`` for API clients."""
+
+    name: str
+    version: str
+    status: Literal["ok", "degraded"]
+    styles: list[str]
+    endpoints: dict[str, str]
+
+
+class ErrorDetail(BaseModel):
+    """One problem with one field."""
+
+    field: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """The ``error`` object of every error response."""
+
+    code: Literal["invalid_request", "not_found", "method_not_allowed", "payload_too_large",
+                  "unsupported_media_type", "range_not_satisfiable", "precondition_failed",
+                  "rate_limited", "internal_error", "unavailable", "http_error"]
+    message: str
+    details: list[ErrorDetail] = Field(default_factory=list)
+    request_id: Optional[str] = None
+
+
+class ErrorResponse(BaseModel):
+    """Every error the API returns."""
+
+    error: ErrorBody
+
+
+def dump(model: BaseModel) -> dict[str, Any]:
+    """JSON-ready dict of a response model, without fields left at ``None``."""
+    return model.model_dump(mode="json", exclude_none=True)

@@ -1,0 +1,44 @@
+"""gunicorn settings for the AI Music Generation System (``gunicorn -c gunicorn.conf.py ai_music_system:app``).
+
+The app, and with it the melody model, is loaded once in the master (``preload_app``) and
+shared by the forked workers. Torch and BLAS run one thread per worker: parallelism comes
+from workers and threads, not from oversubscribing the cores.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the project, whatever the cwd
+# Before torch/numpy are imported by the app: one compute thread per worker process.
+for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+from aimusic.config import Settings  # noqa: E402
+
+_settings = Settings.from_env()
+
+bind = f"{_settings.host}:{_settings.port}"
+preload_app = True
+# WEB_CONCURRENCY is gunicorn's own variable for the number of worker processes.
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_class = "gthread"
+# More threads than generation slots, so a request beyond the limit is answered 503 at once.
+threads = int(os.environ.get("GUNICORN_THREADS", str(_settings.max_concurrent_generations + 4)))
+# A worker whose main loop is silent this long is restarted; a 300 s track renders well within it.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "300"))
+graceful_timeout = 30
+keepalive = 5
+accesslog = None  # the app logs one line per request itself
+errorlog = "-"
+loglevel = _settings.log_level.lower()
+limit_request_line = 8190
+
+
+def post_fork(server, worker):  # noqa: ANN001 - gunicorn hook signature
+    """Keep torch single-threaded in each worker."""
+    try:
+        import torch
+    except ImportError:
+        return
+    torch.set_num_threads(1)
