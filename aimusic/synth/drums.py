@@ -1,0 +1,167 @@
+"""Drum kits as data and one function that synthesizes a hit from its :class:`HitSpec`.
+
+Every piece is pitched tones (with an optional downward pitch sweep, the kick's "boom")
+plus band-passed noise (snare wires, hats, cymbals), optionally in several bursts (clap),
+with a click on top. Velocity picks one of four layers: harder hits open the noise band and
+the click, as real drums get brighter when struck harder, not only louder.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from types import MappingProxyType
+from typing import Mapping
+
+import numpy as np
+from scipy import signal
+
+from ..errors import ParameterError
+from ..score import (CLAP, CLOSED_HAT, CRASH, HIGH_TOM, KICK, LOW_TOM, MID_TOM, OPEN_HAT, PEDAL_HAT,
+                     RIDE, SIDE_STICK, SNARE)
+from .additive import raised_cosine
+
+VELOCITY_LAYERS = 4
+Tone = tuple[float, float, float]  # (frequency Hz, amplitude, decay time constant s)
+
+
+@dataclass(frozen=True)
+class HitSpec:
+    """One drum piece: tones, noise, bursts, click and the overall envelope."""
+
+    tones: tuple[Tone, ...] = ()
+    sweep: float = 1.0               # tones start ``sweep`` times higher and glide down
+    sweep_time: float = 0.03
+    noise: float = 0.0
+    noise_band: tuple[float, float] = (1000.0, 8000.0)
+    noise_decay: float = 0.1
+    bursts: int = 1                  # clap: several noise bursts ``burst_gap`` apart
+    burst_gap: float = 0.01
+    click: float = 0.0
+    drive: float = 0.0               # tanh saturation (808 kick grit)
+    highpass: float = 0.0
+    length: float = 0.5
+    level: float = 1.0
+
+
+def metal(scale: float, amp: float, decay: float) -> tuple[Tone, ...]:
+    """Six inharmonic partials in the ratios of the classic analog hat oscillators."""
+    base = (205.3, 304.4, 369.6, 522.7, 540.0, 800.0)
+    return tuple((f * scale, amp, decay) for f in base)
+
+
+_ACOUSTIC = {
+    KICK: HitSpec(tones=((56.0, 1.0, 0.22), (112.0, 0.2, 0.07)), sweep=2.4, sweep_time=0.022, click=0.35,
+                  noise=0.08, noise_band=(1000.0, 5000.0), noise_decay=0.01, length=0.6, level=1.0),
+    SNARE: HitSpec(tones=((185.0, 0.6, 0.07), (330.0, 0.35, 0.045)), noise=1.0, noise_band=(1500.0, 9500.0),
+                   noise_decay=0.12, click=0.2, length=0.45, level=0.8),
+    SIDE_STICK: HitSpec(tones=((1650.0, 0.5, 0.012), (900.0, 0.4, 0.02)), click=0.6, noise=0.3,
+                        noise_band=(2000.0, 8000.0), noise_decay=0.012, length=0.12, level=0.5),
+    CLAP: HitSpec(noise=1.0, noise_band=(900.0, 3200.0), noise_decay=0.08, bursts=4, burst_gap=0.009,
+                  length=0.4, level=0.6),
+    CLOSED_HAT: HitSpec(tones=metal(14.0, 0.35, 0.03), noise=1.0, noise_band=(7000.0, 16000.0),
+                        noise_decay=0.035, highpass=6000.0, length=0.15, level=0.3),
+    PEDAL_HAT: HitSpec(tones=metal(14.0, 0.3, 0.04), noise=0.8, noise_band=(6000.0, 14000.0),
+                       noise_decay=0.05, highpass=5000.0, length=0.15, level=0.2),
+    OPEN_HAT: HitSpec(tones=metal(14.0, 0.35, 0.3), noise=1.0, noise_band=(6500.0, 16000.0),
+                      noise_decay=0.32, highpass=5500.0, length=0.9, level=0.3),
+    LOW_TOM: HitSpec(tones=((98.0, 1.0, 0.25), (196.0, 0.2, 0.1)), sweep=1.4, sweep_time=0.05, noise=0.2,
+                     noise_band=(300.0, 3000.0), noise_decay=0.04, length=0.8, level=0.7),
+    MID_TOM: HitSpec(tones=((140.0, 1.0, 0.22), (280.0, 0.2, 0.09)), sweep=1.4, sweep_time=0.05, noise=0.2,
+                     noise_band=(400.0, 3500.0), noise_decay=0.04, length=0.7, level=0.65),
+    HIGH_TOM: HitSpec(tones=((190.0, 1.0, 0.2), (380.0, 0.2, 0.08)), sweep=1.4, sweep_time=0.05, noise=0.2,
+                      noise_band=(500.0, 4000.0), noise_decay=0.04, length=0.6, level=0.6),
+    CRASH: HitSpec(tones=metal(9.0, 0.3, 0.8), noise=1.0, noise_band=(3000.0, 15000.0), noise_decay=1.1,
+                   highpass=2500.0, length=2.8, level=0.45),
+    RIDE: HitSpec(tones=((3050.0, 0.5, 0.7), (4750.0, 0.4, 0.6), (5800.0, 0.3, 0.45), (6500.0, 0.25, 0.4),
+                         (8200.0, 0.2, 0.3)), noise=0.35, noise_band=(4000.0, 14000.0), noise_decay=0.45,
+                  click=0.15, highpass=2000.0, length=1.8, level=0.3),
+}
+
+_JAZZ = dict(_ACOUSTIC)
+_JAZZ.update({
+    KICK: replace(_ACOUSTIC[KICK], tones=((62.0, 1.0, 0.18), (124.0, 0.15, 0.06)), click=0.1, level=0.6),
+    SNARE: replace(_ACOUSTIC[SNARE], tones=((200.0, 0.3, 0.05),), noise_band=(1200.0, 7000.0),
+                   noise_decay=0.18, click=0.05, level=0.45),
+    RIDE: replace(_ACOUSTIC[RIDE], noise_decay=0.7, length=2.4, level=0.45),
+    CLOSED_HAT: replace(_ACOUSTIC[CLOSED_HAT], level=0.2),
+    PEDAL_HAT: replace(_ACOUSTIC[PEDAL_HAT], level=0.25),
+    CRASH: replace(_ACOUSTIC[CRASH], level=0.35, noise_decay=1.5),
+})
+
+_ELECTRONIC = dict(_ACOUSTIC)
+_ELECTRONIC.update({
+    KICK: HitSpec(tones=((47.0, 1.0, 0.42),), sweep=4.0, sweep_time=0.035, click=0.45, drive=0.5,
+                  length=0.95, level=1.0),
+    SNARE: HitSpec(tones=((205.0, 0.5, 0.05),), noise=1.0, noise_band=(2000.0, 12000.0), noise_decay=0.14,
+                   click=0.25, length=0.4, level=0.7),
+    CLAP: HitSpec(noise=1.0, noise_band=(1000.0, 3000.0), noise_decay=0.055, bursts=3, burst_gap=0.007,
+                  length=0.3, level=0.65),
+    CLOSED_HAT: replace(_ACOUSTIC[CLOSED_HAT], tones=metal(16.0, 0.5, 0.02), noise_decay=0.025, level=0.3),
+    OPEN_HAT: replace(_ACOUSTIC[OPEN_HAT], tones=metal(16.0, 0.5, 0.15), noise_decay=0.18, length=0.5),
+})
+
+KITS: Mapping[str, Mapping[int, HitSpec]] = MappingProxyType({
+    "acoustic_kit": MappingProxyType(_ACOUSTIC),
+    "jazz_kit": MappingProxyType(_JAZZ),
+    "electronic_kit": MappingProxyType(_ELECTRONIC),
+})
+
+
+def get_kit(name: str) -> Mapping[int, HitSpec]:
+    """The kit called ``name``; raises ParameterError naming the known kits."""
+    try:
+        return KITS[name]
+    except KeyError:
+        raise ParameterError("instrument", f"unknown drum kit {name!r}; known: {', '.join(KITS)}") from None
+
+
+def velocity_layer(velocity: float) -> int:
+    """Which of the :data:`VELOCITY_LAYERS` layers a velocity in (0, 1] plays."""
+    return min(int(velocity * VELOCITY_LAYERS), VELOCITY_LAYERS - 1)
+
+
+@lru_cache(maxsize=128)
+def _sos(kind: str, lo: float, hi: float, sr: int) -> np.ndarray:
+    hi = min(hi, 0.45 * sr)
+    if kind == "highpass":
+        return signal.butter(2, lo, btype="highpass", fs=sr, output="sos")
+    return signal.butter(2, [lo, hi], btype="bandpass", fs=sr, output="sos")
+
+
+def render_hit(spec: HitSpec, layer: int, *, sr: int, rng: np.random.Generator) -> np.ndarray:
+    """Synthesize one drum hit at velocity ``layer`` (0 soft .. 3 hard), peak ``spec.level``."""
+    n = int(spec.length * sr)
+    t = np.arange(n) / sr
+    bright = 0.55 + 0.45 * layer / (VELOCITY_LAYERS - 1)
+    y = np.zeros(n)
+    if spec.tones:
+        f, a, d = (np.asarray(v)[:, None] for v in zip(*spec.tones))
+        keep = (f[:, 0] < 0.45 * sr)
+        f, a, d = f[keep], a[keep], d[keep]
+        # phase of a tone gliding from sweep*f down to f: the integral of its frequency
+        glide = (spec.sweep - 1.0) * spec.sweep_time * (1.0 - np.exp(-t / spec.sweep_time))
+        phase = 2.0 * np.pi * f * (t + glide)
+        y += np.sum(a * np.exp(-t / d) * np.sin(phase), axis=0)
+    if spec.noise:
+        env = np.zeros(n)
+        for b in range(spec.bursts):  # each burst restarts the decay, the last one rings out
+            start = int(b * spec.burst_gap * sr)
+            tau = spec.noise_decay if b == spec.bursts - 1 else spec.burst_gap / 2.5
+            env[start:] = np.maximum(env[start:], np.exp(-(t[: n - start]) / tau))
+        hi = spec.noise_band[1] * bright
+        noise = signal.sosfilt(_sos("bandpass", spec.noise_band[0], max(hi, spec.noise_band[0] * 1.5), sr),
+                               rng.standard_normal(n))
+        y += spec.noise * env * noise / max(float(np.std(noise[: max(int(0.02 * sr), 1)])), 1e-9) * 0.5
+    if spec.click:
+        m = int(0.003 * sr)
+        y[:m] += spec.click * bright * rng.standard_normal(m) * np.exp(-np.arange(m) / (0.0007 * sr))
+    if spec.highpass:
+        y = signal.sosfilt(_sos("highpass", spec.highpass, 0.0, sr), y)
+    if spec.drive:
+        y = np.tanh((1.0 + 4.0 * spec.drive) * y / max(float(np.max(np.abs(y))), 1e-9))
+    k = int(0.0005 * sr)      # 0.5 ms onset: keeps the attack sharp without a step
+    y[:k] *= raised_cosine(k)
+    m = int(0.01 * sr)        # fade the tail so a hit never stops on a jump
+    y[-m:] *= raised_cosine(m)[::-1]
+    y *= spec.level / max(float(np.max(np.abs(y))), 1e-9)
+    return y.astype(np.float32)

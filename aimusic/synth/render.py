@@ -1,0 +1,144 @@
+"""Score -> stems: every track rendered note by note into its own preallocated mono buffer.
+
+A note that repeats (same instrument, pitch, velocity bucket and held length) is rendered
+once and added again, and a drum hit is keyed by piece, velocity layer and one of a few
+round-robin variants, so a four-minute groove costs a handful of syntheses.
+"""
+from __future__ import annotations
+
+import zlib
+from functools import lru_cache
+from typing import Callable
+
+import numpy as np
+from scipy import signal
+
+from ..errors import ParameterError
+from ..score import Score, TempoMap, Track
+from .additive import time_warp
+from .drums import get_kit, render_hit, velocity_layer
+from .instruments import Timbre, get_timbre
+from .voice import render_note
+
+VELOCITY_BUCKETS = 8       # timbre (brightness) changes in steps of 1/8 velocity
+HOLD_QUANTUM_S = 0.005     # held lengths rounded to 5 ms for the note cache
+DRUM_VARIANTS = 3          # round-robin noise variants per piece and layer
+
+
+def velocity_gain(velocity: float) -> float:
+    """Amplitude for a velocity: a power curve, about -10 dB at half velocity."""
+    return float(velocity) ** 1.6
+
+
+def _seed(*parts: object) -> list[int]:
+    """Stable seed words for a note's Generator (no global state, same note -> same samples)."""
+    return [zlib.crc32(str(p).encode()) for p in parts]
+
+
+def _place(buf: np.ndarray, y: np.ndarray, start: int, gain: float) -> None:
+    """Add ``gain * y`` into ``buf`` at ``start``, clipped to the buffer."""
+    if start >= buf.shape[0]:
+        return
+    m = min(y.shape[0], buf.shape[0] - start)
+    buf[start:start + m] += np.float32(gain) * y[:m]
+
+
+def _onsets(track: Track, tempo: TempoMap, sr: int) -> tuple[np.ndarray, np.ndarray]:
+    starts = np.array([n.start for n in track.notes], dtype=np.float64)
+    ends = np.array([n.end for n in track.notes], dtype=np.float64)
+    s = np.rint(tempo.seconds(starts) * sr).astype(np.int64)
+    e = np.rint(tempo.seconds(ends) * sr).astype(np.int64)
+    return s, np.maximum(e - s, 1)
+
+
+@lru_cache(maxsize=512)
+def drum_hit(kit: str, pitch: int, layer: int, variant: int, *, sr: int) -> np.ndarray:
+    """One drum hit, synthesized once per process: hits depend on nothing but their key.
+
+    At most 3 kits x 12 pieces x 4 layers x 3 variants (~40 MB) ever exist, and every
+    groove reuses them, so they are kept across renders (read-only).
+    """
+    rng = np.random.default_rng(_seed(kit, pitch, layer, variant))
+    hit = render_hit(get_kit(kit)[pitch], layer, sr=sr, rng=rng)
+    hit.setflags(write=False)
+    return hit
+
+
+def render_drums(track: Track, tempo: TempoMap, *, sr: int, n_samples: int) -> np.ndarray:
+    """The drum track as one mono stem, hits synthesized once per piece/layer/variant."""
+    kit = get_kit(track.instrument)
+    buf = np.zeros(n_samples, dtype=np.float32)
+    if not track.notes:
+        return buf
+    starts, _ = _onsets(track, tempo, sr)
+    count: dict[int, int] = {}
+    for note, start in zip(track.notes, starts):
+        spec = kit.get(note.pitch)
+        if spec is None:
+            raise ParameterError("note.pitch", f"drum piece {note.pitch} is not in {track.instrument}")
+        layer = velocity_layer(note.velocity)
+        variant = count.get(note.pitch, 0) % DRUM_VARIANTS
+        count[note.pitch] = count.get(note.pitch, 0) + 1
+        _place(buf, drum_hit(track.instrument, note.pitch, layer, variant, sr=sr), int(start),
+               velocity_gain(note.velocity))
+    return buf
+
+
+def render_pitched(track: Track, tempo: TempoMap, *, sr: int, n_samples: int) -> np.ndarray:
+    """A pitched track as one mono stem (before stem colour such as drive or rotary)."""
+    timbre = get_timbre(track.instrument)
+    buf = np.zeros(n_samples, dtype=np.float32)
+    if not track.notes:
+        return buf
+    starts, holds = _onsets(track, tempo, sr)
+    quantum = max(int(HOLD_QUANTUM_S * sr), 1)
+    cache: dict[tuple[int, int, int], np.ndarray] = {}
+    for note, start, hold in zip(track.notes, starts, holds):
+        bucket = max(1, round(note.velocity * VELOCITY_BUCKETS))
+        hold_q = max(1, int(round(hold / quantum)))
+        key = (note.pitch, bucket, hold_q)
+        if key not in cache:
+            rng = np.random.default_rng(_seed(track.instrument, *key))
+            cache[key] = render_note(timbre, note.pitch, bucket / VELOCITY_BUCKETS, hold_q * quantum,
+                                     sr=sr, rng=rng)
+        _place(buf, cache[key], int(start), velocity_gain(note.velocity))
+    return colour_stem(buf, timbre, sr=sr)
+
+
+def soft_clip(x: np.ndarray) -> np.ndarray:
+    """Odd 5th-order polynomial saturation, flat (C2-smooth) where it meets +-1.
+
+    A polynomial of order 5 creates harmonics up to 5x its input band only, so a guitar
+    band-limited to ~4.5 kHz distorts without folding aliases back down.
+    """
+    u = np.clip(x, -1.0, 1.0)
+    u2 = u * u
+    return u * (15.0 - 10.0 * u2 + 3.0 * u2 * u2) / 8.0
+
+
+def colour_stem(y: np.ndarray, timbre: Timbre, *, sr: int) -> np.ndarray:
+    """Stem-level character of an instrument: amp drive + cabinet, or rotary speaker."""
+    if timbre.drive:
+        ref = float(np.max(np.abs(y)))
+        if ref > 0.0:
+            y = soft_clip(y * np.float32((1.0 + 7.0 * timbre.drive) / ref)) * np.float32(ref)
+    if timbre.cabinet_hz:
+        sos = np.vstack([signal.butter(4, timbre.cabinet_hz, btype="lowpass", fs=sr, output="sos"),
+                         signal.butter(1, 90.0, btype="highpass", fs=sr, output="sos")])
+        y = signal.sosfilt(sos, y).astype(np.float32)
+    if timbre.rotary:  # horn/drum rotation: tremolo plus the Doppler wobble it causes
+        t = np.arange(y.shape[0], dtype=np.float32) / sr
+        y = time_warp(y, sr=sr, rate=6.2, depth_cents=7.0 * timbre.rotary)
+        y = y * (1.0 - 0.18 * timbre.rotary * (1.0 + np.sin(2.0 * np.pi * 6.2 * t, dtype=np.float32)))
+    return y.astype(np.float32, copy=False)
+
+
+def render_track(track: Track, tempo: TempoMap, *, sr: int, n_samples: int) -> np.ndarray:
+    """One track as a mono float32 stem of exactly ``n_samples``."""
+    render: Callable[..., np.ndarray] = render_drums if track.is_drums else render_pitched
+    return render(track, tempo, sr=sr, n_samples=n_samples)
+
+
+def render_stems(score: Score, *, sr: int, n_samples: int) -> dict[str, np.ndarray]:
+    """One mono float32 stem per track, keyed by track.name, each exactly n_samples long."""
+    return {t.name: render_track(t, score.tempo, sr=sr, n_samples=n_samples) for t in score.tracks}

@@ -1,0 +1,156 @@
+"""One pitched note from a :class:`~aimusic.synth.instruments.Timbre`: partials, envelope, extras."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+from scipy import signal
+
+from .additive import BLOCK, adsr, audible_partials, raised_cosine, sum_partials, time_warp
+from .instruments import Timbre
+
+RING_FLOOR_DB = 70.0  # a decaying note is rendered until its slowest partial is this far down
+
+
+def midi_to_hz(pitch: float) -> float:
+    """Equal-tempered frequency of MIDI ``pitch`` (A4 = 69 = 440 Hz)."""
+    return 440.0 * 2.0 ** ((pitch - 69.0) / 12.0)
+
+
+NOISE_TABLE_S = 4.0   # length of each precomputed band of noise
+
+
+@lru_cache(maxsize=64)
+def _bandpass(lo: float, hi: float, sr: int) -> np.ndarray:
+    hi = min(hi, 0.45 * sr)
+    return signal.butter(2, [lo, hi], btype="bandpass", fs=sr, output="sos")
+
+
+@lru_cache(maxsize=32)
+def _noise_table(lo: float, hi: float, sr: int) -> np.ndarray:
+    """Unit-RMS band-passed noise, built once per band (a fixed seed: it is a wavetable)."""
+    white = np.random.default_rng(len(_noise_table.__name__)).standard_normal(int(NOISE_TABLE_S * sr))
+    band = signal.sosfilt(_bandpass(lo, hi, sr), white)
+    band = (band / np.std(band)).astype(np.float32)
+    band.setflags(write=False)
+    return band
+
+
+def band_noise(n: int, band: tuple[float, float], *, sr: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` samples of unit-RMS noise in ``band``, read from a random point of its table."""
+    table = _noise_table(float(band[0]), float(band[1]), sr)
+    size = table.shape[0]
+    start = int(rng.integers(0, size))
+    if start + n <= size:
+        return table[start:start + n]
+    return table[(start + np.arange(n)) % size]
+
+
+def partial_table(timbre: Timbre, pitch: int, velocity: float, *, sr: int,
+                  rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """Frequencies, amplitudes, decay rates and phases of every partial of one note.
+
+    Partials at or above Nyquist (less a margin for vibrato and detune) are dropped here,
+    per note, so a high note simply has fewer partials instead of aliases.
+    """
+    f0 = midi_to_hz(pitch)
+    if timbre.ratios:
+        ratios = np.asarray(timbre.ratios, dtype=np.float64)
+        amps = np.asarray(timbre.amps, dtype=np.float64)
+        dmul = np.asarray(timbre.decay_mults or (1.0,) * ratios.size, dtype=np.float64)
+    else:
+        n = np.arange(1, timbre.n_partials + 1, dtype=np.float64)
+        b = timbre.stretch * 2.0 ** ((pitch - 60) / 12.0)   # thinner, stiffer strings up high
+        ratios = n * np.sqrt(1.0 + b * n * n)
+        amps = n ** -timbre.rolloff
+        amps[1::2] *= timbre.even_gain
+        dmul = n ** timbre.decay_tilt
+    freqs = f0 * ratios
+    amps = amps * ratios ** (-timbre.vel_brightness * (1.0 - velocity))
+    centre, gain, width = timbre.formant
+    if gain:
+        amps = amps * (1.0 + gain * np.exp(-0.5 * (np.log2(freqs / centre) / width) ** 2))
+    if timbre.cutoff_mult:
+        amps = amps / np.sqrt(1.0 + (ratios / timbre.cutoff_mult) ** 4)
+    decays = timbre.decay * (f0 / 262.0) ** timbre.decay_pitch * dmul
+    keep = audible_partials(freqs, sr=sr) & (freqs < max(timbre.max_hz, 1.5 * f0))
+    freqs, amps, decays, ratios = freqs[keep], amps[keep], decays[keep], ratios[keep]
+    amps = amps / max(float(np.sqrt(np.sum(amps ** 2))), 1e-9)
+    if timbre.unison > 1:  # ensemble: detuned copies spread symmetrically in cents
+        spread = np.linspace(-1.0, 1.0, timbre.unison) * timbre.detune_cents
+        cents = np.repeat(spread, freqs.size)
+        freqs = np.tile(freqs, timbre.unison) * 2.0 ** (cents / 1200.0)
+        keep = audible_partials(freqs, sr=sr)
+        amps = np.tile(amps, timbre.unison)[keep] / np.sqrt(timbre.unison)
+        decays, ratios, freqs = np.tile(decays, timbre.unison)[keep], np.tile(ratios, timbre.unison)[keep], freqs[keep]
+    phases = rng.uniform(0.0, 2.0 * np.pi, freqs.size)
+    return freqs, amps, decays, phases, ratios
+
+
+def note_samples(timbre: Timbre, pitch: int, hold: int, *, sr: int) -> int:
+    """How many samples a note held for ``hold`` samples rings, release included."""
+    n = hold + int(timbre.release * sr)
+    if timbre.decay > 0.0:
+        slowest = timbre.decay * (midi_to_hz(pitch) / 262.0) ** timbre.decay_pitch
+        if timbre.decay_mults:
+            slowest *= min(timbre.decay_mults)
+        n = min(n, int(RING_FLOOR_DB / 8.7 / slowest * sr))
+    return max(min(n, int(timbre.max_seconds * sr)), int(0.01 * sr))
+
+
+def _burst(n: int, *, sr: int, band: tuple[float, float], tau: float, rng: np.random.Generator) -> np.ndarray:
+    """A short band-passed noise burst with a 1 ms raised-cosine onset (hammer, pick, click)."""
+    m = min(n, int(8 * tau * sr) + 1)
+    out = np.zeros(n, dtype=np.float32)
+    env = np.exp(-np.arange(m) / (tau * sr)).astype(np.float32)
+    k = min(int(0.001 * sr), m)
+    env[:k] *= raised_cosine(k)
+    out[:m] = band_noise(m, band, sr=sr, rng=rng) * env
+    return out
+
+
+def render_note(timbre: Timbre, pitch: int, velocity: float, hold: int, *, sr: int,
+                rng: np.random.Generator) -> np.ndarray:
+    """One note at unit loudness: partials x envelope, plus noise, transient and vibrato.
+
+    Parameters
+    ----------
+    timbre : Timbre
+        The instrument.
+    pitch : int
+        MIDI pitch.
+    velocity : float
+        0..1; shapes brightness here (loudness is applied by the caller).
+    hold : int
+        Samples the key is held; the release follows.
+    sr : int
+        Sample rate.
+    rng : numpy.random.Generator
+        Source of the partial phases and noise.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 note, starting and ending at zero.
+    """
+    n = note_samples(timbre, pitch, hold, sr=sr)
+    freqs, amps, decays, phases, ratios = partial_table(timbre, pitch, velocity, sr=sr, rng=rng)
+    gain = None
+    start, end, tau = timbre.fenv
+    if start or end:  # low-pass whose cutoff glides from start*f0 to end*f0
+        tk = np.arange(-(-n // BLOCK)) * BLOCK / sr
+        cutoff = end + (start - end) * np.exp(-tk / max(tau, 1e-3))
+        cutoff = cutoff * (0.6 + 0.4 * velocity)
+        gain = 1.0 / np.sqrt(1.0 + (ratios[:, None] / cutoff[None, :]) ** 4)
+    y = sum_partials(freqs, amps, decays, phases, sr=sr, n=n, block_gain=gain)
+    if timbre.noise:
+        y += np.float32(timbre.noise * (0.5 + velocity)) * band_noise(n, timbre.noise_band, sr=sr, rng=rng)
+    rate, cents, delay = timbre.vibrato
+    if cents:
+        y = time_warp(y, sr=sr, rate=rate, depth_cents=cents, delay=delay, phase=rng.uniform(0, 2 * np.pi))
+    y *= adsr(n, sr=sr, hold=hold, attack=timbre.attack, decay=timbre.env_decay, sustain=timbre.sustain,
+              release=timbre.release)
+    if timbre.transient:
+        y += timbre.transient * velocity * _burst(n, sr=sr, band=timbre.transient_band, tau=0.004, rng=rng)
+        y[-int(0.004 * sr):] *= raised_cosine(int(0.004 * sr))[::-1][-y.shape[0]:]
+    return y.astype(np.float32, copy=False)
