@@ -51,8 +51,10 @@ def _finish_request(response: Response) -> Response:
     response.headers.setdefault("Referrer-Policy", "no-referrer")
     response.headers.setdefault("X-Frame-Options", "DENY")
     elapsed_ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1e3
-    access_log.info("%s %s %d %.1fms id=%s", request.method, request.path, response.status_code,
-                    elapsed_ms, request_id)
+    if response.status_code == 413:
+        response.headers["Connection"] = "close"  # the unread body must not be parsed as a next request
+    path = request.path[:200].encode("unicode_escape").decode("ascii")  # no control characters in logs
+    access_log.info("%s %s %d %.1fms id=%s", request.method, path, response.status_code, elapsed_ms, request_id)
     return response
 
 
