@@ -27,10 +27,15 @@ _LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s"
 
 
 def configure_logging(level: str) -> None:
-    """Send the package's logs to stderr at ``level`` (LOG_LEVEL), once per process."""
+    """Log the package at ``level`` (LOG_LEVEL) to stderr, unless the host already routes logs.
+
+    Under gunicorn the root logger has no handler, so one stderr handler is added (once);
+    where the root logger is already set up (an embedding app, pytest), records propagate to it.
+    """
     logger = logging.getLogger("aimusic")
     logger.setLevel(level.upper())
-    if not any(getattr(h, "_aimusic", False) for h in logger.handlers):
+    ours = [h for h in logger.handlers if getattr(h, "_aimusic", False)]
+    if not ours and not logging.getLogger().handlers:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter(_LOG_FORMAT))
         handler._aimusic = True  # type: ignore[attr-defined]
