@@ -18,6 +18,7 @@ from ..config import Settings
 from ..melodists import load_melodist
 from ..pipeline import generate
 from ..styles import STYLE_NAMES
+from . import configure_logging
 from .schemas import describe_validation_errors, dump, generate_request_model
 from .service import describe_track, new_file_id, to_pipeline_request
 
@@ -60,6 +61,7 @@ def run_generate(argv: list[str], settings: Settings | None = None) -> int:
     if not out.parent.is_dir():
         return _fail("output", f"folder {out.parent} does not exist")
 
+    configure_logging(settings.log_level)
     info = load_melodist(settings.melody_engine, settings.model_path)
     if not info.loaded:
         print(f"warning: trained melody model not loaded ({info.error}); using {info.name}", file=sys.stderr)
