@@ -19,15 +19,19 @@ from .score import KICK, Score
 from .styles import MixSpec, PartSpec, StyleSpec
 
 REFERENCE_DB = -20.0    # RMS (of the sounding part) every stem is normalised to
+DUCKED_ROLES = ("pad", "bass")   # what the kick pushes down when MixSpec.sidechain_duck > 0
+DC_CUTOFF_HZ = 25.0
 BUS_DB = -18.0          # RMS the summed mix is brought to before the glue compressor
 
-# Per-role cleanup: (high-pass Hz, compressor threshold dB re. REFERENCE_DB, ratio).
+# Per-role cleanup: (high-pass Hz or 0, compressor threshold dB re. REFERENCE_DB, ratio or 0).
+# The synth makes no rumble, so only the parts that crowd the low mids are high-passed, and
+# only the parts whose peaks fight the mix (drums, bass, lead) are compressed.
 ROLE_CHAIN: Mapping[str, tuple[float, float, float]] = MappingProxyType({
-    "melody": (140.0, 4.0, 2.0),
-    "harmony": (110.0, 6.0, 1.8),
-    "pad": (130.0, 8.0, 1.5),
-    "bass": (32.0, 2.0, 3.0),
-    "drums": (28.0, 8.0, 2.5),
+    "melody": (0.0, 4.0, 2.0),
+    "harmony": (120.0, 0.0, 0.0),
+    "pad": (150.0, 0.0, 0.0),
+    "bass": (0.0, 2.0, 3.0),
+    "drums": (0.0, 8.0, 2.5),
 })
 
 
@@ -52,17 +56,36 @@ def pan_gains(pan: float) -> tuple[float, float]:
 
 
 def duck_envelope(onsets_s: np.ndarray, *, sr: int, n: int, depth: float, recover_s: float) -> np.ndarray:
-    """Gain curve that dips by ``depth`` at each kick and recovers over ``recover_s``.
+    """Gain curve that dips by ``depth`` at each kick and recovers exponentially over ``recover_s``.
 
-    The dip starts 3 ms before the onset (look-ahead) so the kick's attack is clean.
+    The dip is a 4 ms raised cosine that starts before the onset (look-ahead), so the pad
+    is already down when the kick's attack arrives and nothing clicks. A kick arriving
+    before the last dip has recovered follows the older, deeper curve until the new one
+    overtakes it, so the gain never jumps.
     """
-    impulses = np.zeros(n, dtype=np.float64)
-    idx = np.rint(np.asarray(onsets_s) * sr).astype(np.int64)
-    impulses[idx[(idx >= 0) & (idx < n)]] = 1.0
-    a = np.exp(-1.0 / (recover_s * sr))
-    decay = np.minimum(signal.lfilter([1.0], [1.0, -a], impulses), 1.0)
-    dip = ndimage.uniform_filter1d(decay, size=int(0.006 * sr) + 1)
-    return (1.0 - depth * dip).astype(np.float32)
+    env = np.ones(n, dtype=np.float32)
+    lead = int(0.004 * sr)
+    starts = np.unique(np.rint(np.asarray(onsets_s, dtype=np.float64) * sr).astype(np.int64) - lead)
+    starts = starts[(starts > -lead) & (starts < n)]
+    if starts.size == 0 or depth <= 0.0:
+        return env
+    length = lead + int(7.0 * recover_s * sr)          # recovered to within 0.1 %
+    t = np.arange(length, dtype=np.float32)
+    kernel = np.exp(-np.maximum(t - lead, 0.0) / np.float32(recover_s * sr))
+    kernel[:lead] *= 0.5 - 0.5 * np.cos(np.float32(np.pi) * (t[:lead] + 0.5) / lead)
+    dip = np.zeros(n, dtype=np.float32)
+    previous = None
+    for i, start in enumerate(starts):
+        stop = min(starts[i + 1] if i + 1 < starts.size else n, start + length, n)
+        a = max(start, 0)
+        seg = kernel[a - start:stop - start]
+        if previous is not None and a - previous < length:
+            tail = kernel[a - previous:min(stop - previous, length)]
+            seg = seg.copy()
+            seg[:tail.size] = np.maximum(seg[:tail.size], tail)
+        dip[a:a + seg.size] = seg
+        previous = start
+    return 1.0 - np.float32(depth) * dip
 
 
 def _effects(part: PartSpec, spec: MixSpec) -> list[pb.Plugin]:
@@ -80,11 +103,13 @@ def _effects(part: PartSpec, spec: MixSpec) -> list[pb.Plugin]:
 def track_chain(part: PartSpec, spec: MixSpec) -> pb.Pedalboard:
     """The insert chain of one track: role EQ and compression, then the part's effects."""
     hp, thresh, ratio = ROLE_CHAIN.get(part.role, (40.0, 6.0, 2.0))
-    return pb.Pedalboard([
-        pb.HighpassFilter(cutoff_frequency_hz=hp),
-        pb.Compressor(threshold_db=REFERENCE_DB + thresh, ratio=ratio, attack_ms=8.0, release_ms=120.0),
-        *_effects(part, spec),
-    ])
+    chain: list[pb.Plugin] = []
+    if hp:
+        chain.append(pb.HighpassFilter(cutoff_frequency_hz=hp))
+    if ratio:
+        chain.append(pb.Compressor(threshold_db=REFERENCE_DB + thresh, ratio=ratio, attack_ms=8.0,
+                                   release_ms=120.0))
+    return pb.Pedalboard(chain + _effects(part, spec))
 
 
 def _part_for(style: StyleSpec, role: str) -> PartSpec:
@@ -106,6 +131,8 @@ def mix_score(stems: dict[str, np.ndarray], score: Score, style: StyleSpec, *, s
     reverb_bus = np.zeros((2, n), dtype=np.float32)
     delay_bus = np.zeros((2, n), dtype=np.float32)
     kicks = _kick_onsets(score) if spec.sidechain_duck > 0 else np.zeros(0)
+    duck = (duck_envelope(kicks, sr=sr, n=n, depth=spec.sidechain_duck,
+                          recover_s=0.3 * score.tempo.seconds_per_beat) if kicks.size else None)
     for track in score.tracks:
         stem = stems.get(track.name)
         if stem is None:
@@ -117,24 +144,22 @@ def mix_score(stems: dict[str, np.ndarray], score: Score, style: StyleSpec, *, s
         y = stem.astype(np.float32) * np.float32(db_to_gain(REFERENCE_DB - level))
         y = track_chain(part, spec)(y[None, :], sr)[0]
         y *= np.float32(db_to_gain(track.gain_db))
-        if kicks.size and track.role in ("pad", "bass"):
-            y *= duck_envelope(kicks, sr=sr, n=n, depth=spec.sidechain_duck,
-                               recover_s=0.3 * score.tempo.seconds_per_beat)
+        if duck is not None and track.role in DUCKED_ROLES:
+            y *= duck
         left, right = pan_gains(track.pan)
-        stereo = np.stack([y * np.float32(left), y * np.float32(right)])
-        dry += stereo
-        if part.reverb_send:
-            reverb_bus += np.float32(part.reverb_send) * stereo
-        if part.effects.get("delay", 0.0):
-            delay_bus += np.float32(part.effects["delay"]) * stereo
-    if np.any(delay_bus):
+        sends = ((dry, 1.0), (reverb_bus, part.reverb_send), (delay_bus, part.effects.get("delay", 0.0)))
+        for bus, amount in sends:
+            if amount:
+                bus[0] += np.float32(amount * left) * y
+                bus[1] += np.float32(amount * right) * y
+    if any(p.effects.get("delay", 0.0) for p in style.parts):
         delay_s = spec.delay_seconds or 0.75 * score.tempo.seconds_per_beat
         echoes = pb.Pedalboard([pb.HighpassFilter(cutoff_frequency_hz=250.0),
                                 pb.Delay(delay_seconds=delay_s, feedback=spec.delay_feedback, mix=1.0),
                                 pb.LowpassFilter(cutoff_frequency_hz=6000.0)])(delay_bus, sr)
         dry += echoes
         reverb_bus += 0.5 * echoes
-    if np.any(reverb_bus):
+    if any(p.reverb_send for p in style.parts):
         dry += pb.Pedalboard([
             pb.HighpassFilter(cutoff_frequency_hz=180.0),
             pb.Reverb(room_size=spec.reverb_room, damping=spec.reverb_damping, width=spec.reverb_width,
@@ -149,9 +174,12 @@ def master_bus(y: np.ndarray, spec: MixSpec, *, sr: int) -> np.ndarray:
     if not np.isfinite(level):
         return y
     y = y * np.float32(db_to_gain(BUS_DB - level))
-    board = pb.Pedalboard([
-        pb.LowShelfFilter(cutoff_frequency_hz=120.0, gain_db=spec.master_low_shelf_db, q=0.7),
-        pb.HighShelfFilter(cutoff_frequency_hz=8000.0, gain_db=spec.master_high_shelf_db, q=0.7),
-        pb.Compressor(threshold_db=BUS_DB - 2.0, ratio=spec.glue_ratio, attack_ms=25.0, release_ms=250.0),
-    ])
+    chain: list[pb.Plugin] = [pb.HighpassFilter(cutoff_frequency_hz=DC_CUTOFF_HZ)]  # DC and rumble
+    if spec.master_low_shelf_db:
+        chain.append(pb.LowShelfFilter(cutoff_frequency_hz=120.0, gain_db=spec.master_low_shelf_db, q=0.7))
+    if spec.master_high_shelf_db:
+        chain.append(pb.HighShelfFilter(cutoff_frequency_hz=8000.0, gain_db=spec.master_high_shelf_db, q=0.7))
+    chain.append(pb.Compressor(threshold_db=BUS_DB - 2.0, ratio=spec.glue_ratio, attack_ms=25.0,
+                               release_ms=250.0))
+    board = pb.Pedalboard(chain)
     return board(np.ascontiguousarray(y.T), sr).T
