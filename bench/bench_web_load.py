@@ -1,0 +1,97 @@
+"""Load on the real service: concurrent POST /api/generate against gunicorn.
+
+Starts ``gunicorn -c gunicorn.conf.py ai_music_system:app`` on a free port with a temporary
+OUTPUT_DIR, fires ``--clients`` requests at once (``--rounds`` times), and reports latency
+percentiles and how many were served (201) or turned away (503) by the generation limit.
+
+    python bench/bench_web_load.py --clients 6 --rounds 2 --duration 10 --max-concurrent 2
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _post(port: int, payload: dict) -> tuple[int, float]:
+    body = json.dumps(payload).encode()
+    t0 = time.perf_counter()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    conn.request("POST", "/api/generate", body, {"Content-Type": "application/json"})
+    status = conn.getresponse().status
+    conn.close()
+    return status, time.perf_counter() - t0
+
+
+def main() -> None:
+    """Run the load test and print a Markdown summary."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=6)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument("--max-concurrent", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+
+    port = _free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "OUTPUT_DIR": tmp,
+               "MAX_CONCURRENT_GENERATIONS": str(args.max_concurrent), "WEB_CONCURRENCY": str(args.workers),
+               "LOG_LEVEL": "WARNING"}
+        proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
+                                 "ai_music_system:app"], cwd=ROOT, env=env)
+        try:
+            for _ in range(600):
+                try:
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                    conn.request("GET", "/health")
+                    if conn.getresponse().status == 200:
+                        break
+                except OSError:
+                    time.sleep(0.2)
+            styles = ["classical", "jazz", "rock", "blues", "electronic", "ambient"]
+            results: list[tuple[int, float]] = []
+            t0 = time.perf_counter()
+            with ThreadPoolExecutor(args.clients) as pool:
+                for r in range(args.rounds):
+                    payloads = [{"style": styles[(r * args.clients + i) % 6], "duration": args.duration, "seed": i}
+                                for i in range(args.clients)]
+                    results += list(pool.map(lambda p: _post(port, p), payloads))
+            wall = time.perf_counter() - t0
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=60)
+
+    ok = np.array([t for s, t in results if s == 201])
+    busy = sum(1 for s, _ in results if s == 503)
+    other = sorted({s for s, _ in results if s not in (201, 503)})
+    print(f"## Load: {args.clients} concurrent clients x {args.rounds} rounds, {args.duration:g} s tracks, "
+          f"{args.workers} workers, MAX_CONCURRENT_GENERATIONS={args.max_concurrent}\n")
+    print(f"- served 201: {ok.size}, turned away 503: {busy}, other: {other or 'none'}")
+    if ok.size:
+        print(f"- latency of served requests: p50 {np.percentile(ok, 50) * 1e3:.0f} ms, "
+              f"p95 {np.percentile(ok, 95) * 1e3:.0f} ms, max {ok.max() * 1e3:.0f} ms")
+    print(f"- wall time {wall:.1f} s, {ok.size * args.duration / wall:.1f} s of audio per second")
+
+
+if __name__ == "__main__":
+    main()
