@@ -76,14 +76,18 @@ def partial_table(timbre: Timbre, pitch: int, velocity: float, *, sr: int,
     keep = audible_partials(freqs, sr=sr) & (freqs < max(timbre.max_hz, 1.5 * f0))
     freqs, amps, decays, ratios = freqs[keep], amps[keep], decays[keep], ratios[keep]
     amps = amps / max(float(np.sqrt(np.sum(amps ** 2))), 1e-9)
-    if timbre.unison > 1:  # ensemble: detuned copies spread symmetrically in cents
-        spread = np.linspace(-1.0, 1.0, timbre.unison) * timbre.detune_cents
-        cents = np.repeat(spread, freqs.size)
-        freqs = np.tile(freqs, timbre.unison) * 2.0 ** (cents / 1200.0)
-        keep = audible_partials(freqs, sr=sr)
-        amps = np.tile(amps, timbre.unison)[keep] / np.sqrt(timbre.unison)
-        decays, ratios, freqs = np.tile(decays, timbre.unison)[keep], np.tile(ratios, timbre.unison)[keep], freqs[keep]
     phases = rng.uniform(0.0, 2.0 * np.pi, freqs.size)
+    if timbre.unison > 1:
+        # ensemble: detuned copies spread symmetrically in cents, starting in phase (as a
+        # hammer strikes all strings of a note at once) so they drift apart rather than
+        # starting half-cancelled at a random level
+        u = timbre.unison
+        cents = np.repeat(np.linspace(-1.0, 1.0, u) * timbre.detune_cents, freqs.size)
+        freqs = np.tile(freqs, u) * 2.0 ** (cents / 1200.0)
+        keep = audible_partials(freqs, sr=sr)
+        amps = np.tile(amps, u)[keep] / u
+        decays, ratios, phases = np.tile(decays, u)[keep], np.tile(ratios, u)[keep], np.tile(phases, u)[keep]
+        freqs = freqs[keep]
     return freqs, amps, decays, phases, ratios
 
 
