@@ -160,11 +160,14 @@ def mix_score(stems: dict[str, np.ndarray], score: Score, style: StyleSpec, *, s
         dry += echoes
         reverb_bus += 0.5 * echoes
     if any(p.reverb_send for p in style.parts):
-        dry += pb.Pedalboard([
+        wet = pb.Pedalboard([
             pb.HighpassFilter(cutoff_frequency_hz=180.0),
             pb.Reverb(room_size=spec.reverb_room, damping=spec.reverb_damping, width=spec.reverb_width,
                       wet_level=1.0, dry_level=0.0),
         ])(reverb_bus, sr)
+        if duck is not None:  # the pumping must reach the room too, or the tail fills the dips
+            wet *= duck
+        dry += wet
     return master(master_bus(dry.T, spec, sr=sr), sr=sr)
 
 
