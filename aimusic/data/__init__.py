@@ -1,0 +1,1 @@
+"""Building the melody training corpus: parsing scores, finding chords, writing the dataset."""

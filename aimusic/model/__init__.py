@@ -1,0 +1,1 @@
+"""The melody model: event encoding, network, sampling, training and evaluation."""

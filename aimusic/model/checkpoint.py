@@ -1,0 +1,68 @@
+"""Saving and loading the melody checkpoint: plain tensors, dicts, lists, strings and numbers.
+
+The file loads with ``torch.load(..., weights_only=True)`` and without the training code:
+it holds the weights, the network's arguments, the vocabulary it was trained with, the
+training configuration and the measured metrics.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from ..errors import ModelError
+from .events import DURATIONS, FAMILIES, FEATURE_SIZES, FEATURES, METERS, MODES, N_POS, PITCH_HIGH, PITCH_LOW, STYLES
+from .network import MelodyConfig, MelodyLSTM, count_parameters
+
+FORMAT = "aimusic-melody"
+FORMAT_VERSION = 1
+
+
+def vocabulary() -> dict:
+    """The event and feature vocabulary as plain data, stored in and checked against checkpoints."""
+    return {"pitch_low": PITCH_LOW, "pitch_high": PITCH_HIGH, "durations": list(DURATIONS),
+            "families": list(FAMILIES), "meters": list(METERS), "styles": list(STYLES),
+            "modes": list(MODES), "features": list(FEATURES), "feature_sizes": dict(FEATURE_SIZES),
+            "n_pos": N_POS}
+
+
+def save_checkpoint(path: Path, model: MelodyLSTM, *, name: str, train_config: dict, metrics: dict,
+                    extra: dict | None = None) -> None:
+    """Write the model and its metadata atomically (temporary file, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    blob = {"format": FORMAT, "format_version": FORMAT_VERSION, "name": name,
+            "model_args": model.config.to_dict(), "vocab": vocabulary(),
+            "parameters": count_parameters(model),
+            "state_dict": {k: v.detach().clone() for k, v in model.state_dict().items()},
+            "train_config": train_config, "metrics": metrics}
+    if extra:
+        blob.update(extra)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(blob, tmp)
+    tmp.replace(path)
+
+
+def load_checkpoint(path: Path) -> dict:
+    """Read a checkpoint safely (``weights_only=True``) and check its format and vocabulary."""
+    try:
+        blob = torch.load(Path(path), map_location="cpu", weights_only=True)
+    except FileNotFoundError as exc:
+        raise ModelError(f"no melody model at {path}") from exc
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is a model error
+        raise ModelError(f"cannot read melody model {path}: {exc}") from exc
+    if not isinstance(blob, dict) or blob.get("format") != FORMAT:
+        raise ModelError(f"{path} is not a melody checkpoint")
+    if blob.get("vocab") != vocabulary():
+        raise ModelError(f"{path} was trained with another event vocabulary")
+    return blob
+
+
+def model_from_checkpoint(blob: dict) -> MelodyLSTM:
+    """Rebuild the network from a loaded checkpoint, in eval mode."""
+    model = MelodyLSTM(MelodyConfig(**blob["model_args"]))
+    try:
+        model.load_state_dict(blob["state_dict"])
+    except RuntimeError as exc:
+        raise ModelError(f"checkpoint weights do not fit the network: {exc}") from exc
+    return model.eval()

@@ -1,0 +1,116 @@
+"""The trained model as a :class:`~aimusic.compose.melody_context.Melodist` for the composer."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..compose.melody_context import MelodyContext
+from ..data.records import TICKS_PER_QUARTER
+from ..errors import ModelError
+from ..score import Note
+from ..theory import nearest_pitch_with_class
+from .checkpoint import load_checkpoint
+from .events import (BOS_DUR, BOS_PITCH, DURATIONS, N_PITCH, REST, chord_features, meter_index, mode_index,
+                     pitch_from_index, style_index)
+from .sample import NumpyMelodyStepper, nucleus_sample
+
+TOP_P = 0.92
+_DUR_TICKS = np.array(DURATIONS)
+
+
+def fold_into(pitch: int, low: int, high: int) -> int:
+    """Move ``pitch`` by octaves into ``[low, high]`` (clamped if the range is under an octave)."""
+    while pitch < low:
+        pitch += 12
+    while pitch > high:
+        pitch -= 12
+    return min(max(pitch, low), high)
+
+
+class ModelMelodist:
+    """Writes section melodies by sampling the trained network step by step."""
+
+    def __init__(self, blob: dict, *, top_p: float = TOP_P) -> None:
+        args = blob["model_args"]
+        self.name: str = str(blob["name"])
+        self.parameters: int = int(blob["parameters"])
+        self.metrics: dict = dict(blob.get("metrics", {}))
+        self.top_p = top_p
+        self.stepper = NumpyMelodyStepper(blob["state_dict"], int(args["layers"]), int(args["hidden"]))
+
+    def melody(self, context: MelodyContext, *, rng: np.random.Generator, temperature: float) -> list[Note]:
+        """Sample the section's melody: notes inside the span and register, ordered, no overlaps.
+
+        The network proposes every pitch and duration; rules only mask what cannot be
+        used (pitches outside the register, durations running past the section) and, in the
+        final section, settle the last note on the tonic and hold it to the end.
+        """
+        tpb = TICKS_PER_QUARTER * 4 // context.beat_unit          # ticks per beat
+        bar = context.beats_per_bar * tpb
+        total = int(round(context.length * tpb))
+        start_tick = int(round(context.start * tpb))
+        low, high = context.register
+        tonic = context.key.tonic
+        meter = meter_index(f"{context.beats_per_bar}/{context.beat_unit}")
+        style, mode = style_index(context.style_tag), mode_index(context.key.mode)
+        midi = np.array([pitch_from_index(i, tonic) for i in range(N_PITCH)])
+        allowed = (midi >= low) & (midi <= high)
+        allowed[REST] = True
+        fold = allowed.sum() <= 1            # register outside the vocabulary: fold octaves
+        if fold:
+            allowed[:] = True
+        g = torch.Generator().manual_seed(int(rng.integers(2**62)))
+        uniforms = torch.rand(2 * total + 2, generator=g, dtype=torch.float64).numpy()
+        state = self.stepper.initial_state()
+        prev_p, prev_d, t, k = BOS_PITCH, BOS_DUR, 0, 0
+        notes: list[Note] = []
+        while t < total:
+            beat = context.start + t / tpb
+            root, fam = chord_features(*self._chord(context, beat), tonic)
+            ending = int(context.final and total - t <= bar)
+            cond = (root, fam, (start_tick + t) % bar, meter, style, mode, ending)
+            logits, state = self.stepper.step(prev_p, prev_d, cond, state)
+            mask = allowed.copy()
+            if not notes:
+                mask[REST] = False           # a section starts with a note, not silence
+            p = nucleus_sample(logits, uniforms[k], temperature=temperature, top_p=self.top_p, allowed=mask)
+            d_logits = self.stepper.duration_logits(state, p)
+            d = nucleus_sample(d_logits, uniforms[k + 1], temperature=temperature, top_p=self.top_p,
+                               allowed=_DUR_TICKS <= total - t)
+            k += 2
+            length = int(DURATIONS[d])
+            if p != REST:
+                pitch = int(midi[p])
+                if fold:
+                    pitch = fold_into(pitch, low, high)
+                pos = (start_tick + t) % bar
+                vel = 0.85 if pos == 0 else 0.75 if pos % tpb == 0 else 0.68
+                notes.append(Note(beat, length / tpb, pitch, vel))
+            prev_p, prev_d, t = p, d, t + length
+        if context.final and notes:
+            last = notes[-1]
+            tonic_pitch = fold_into(nearest_pitch_with_class(last.pitch, tonic), low, high)
+            notes[-1] = Note(last.start, context.start + context.length - last.start, tonic_pitch, last.velocity)
+        return notes
+
+    @staticmethod
+    def _chord(context: MelodyContext, beat: float) -> tuple[int, str]:
+        chord = context.chord_at(beat)
+        return chord.root, chord.quality
+
+
+def load_model_melodist(path: Path) -> ModelMelodist:
+    """Load the checkpoint at ``path`` (weights only, no pickled code) as a melodist.
+
+    Raises
+    ------
+    ModelError
+        When the file is missing, unreadable, or not a compatible melody checkpoint.
+    """
+    blob = load_checkpoint(Path(path))
+    try:
+        return ModelMelodist(blob)
+    except (KeyError, ValueError, TypeError) as exc:
+        raise ModelError(f"{path}: incomplete melody checkpoint ({exc})") from exc

@@ -1,0 +1,110 @@
+"""Comparing generated melodies with real ones: scale use, chord tones, contour, range, rests."""
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+from ..compose.melody_context import ChordSpan, MelodyContext
+from ..data.records import TICKS_PER_QUARTER, MelodyRecord
+from ..theory import SCALES, Chord, Key
+
+METRICS = ("in_scale", "chord_tones_strong", "pc_entropy", "mean_abs_interval", "range", "rest_ratio")
+
+
+def beat_ticks(meter: str) -> int:
+    """Ticks of one felt beat: a dotted quarter in compound meters, else the written beat."""
+    num, den = (int(x) for x in meter.split("/"))
+    unit = TICKS_PER_QUARTER * 4 // den
+    return unit * 3 if den == 8 and num % 3 == 0 and num > 3 else unit
+
+
+def melody_metrics(rows: list[tuple[int, int, int, int]], chords: list[tuple[int, str]], *,
+                   tonic: int, mode: str, meter: str) -> dict[str, float]:
+    """The six descriptive figures of one melody.
+
+    ``rows`` are ``(pitch or -1, onset, duration, bar position)`` in ticks and ``chords``
+    the ``(root, quality)`` under each row.
+    """
+    scale = {(tonic + s) % 12 for s in SCALES["minor" if mode == "minor" else "major"]}
+    beat = beat_ticks(meter)
+    pitches = np.array([r[0] for r in rows if r[0] >= 0])
+    strong = [(r[0], c) for r, c in zip(rows, chords) if r[0] >= 0 and r[3] % beat == 0 and c[0] >= 0]
+    hist = np.bincount(pitches % 12, minlength=12).astype(float)
+    p = hist / max(hist.sum(), 1)
+    nz = p[p > 0]
+    return {
+        "in_scale": float(np.mean([q % 12 in scale for q in pitches])) if len(pitches) else 0.0,
+        "chord_tones_strong": float(np.mean([q % 12 in Chord(c[0], c[1]).pitch_classes for q, c in strong]))
+        if strong else float("nan"),
+        "pc_entropy": float(-(nz * np.log2(nz)).sum()),
+        "mean_abs_interval": float(np.abs(np.diff(pitches)).mean()) if len(pitches) > 1 else 0.0,
+        "range": float(pitches.max() - pitches.min()) if len(pitches) else 0.0,
+        "rest_ratio": float(np.mean([r[0] < 0 for r in rows])),
+    }
+
+
+def context_for(record: MelodyRecord, *, margin: int = 2) -> MelodyContext:
+    """A :class:`MelodyContext` asking for a melody like ``record``: same key, meter, chords, span.
+
+    The register is the real melody's range widened by ``margin`` semitones each side.
+    """
+    num, den = (int(x) for x in record.meter.split("/"))
+    tpb = TICKS_PER_QUARTER * 4 // den
+    spans, cur = [], None
+    first_onset = record.notes[0][1]
+    shift = (record.notes[0][3] - first_onset)           # so bar positions stay the same
+    end = record.notes[-1][1] + record.notes[-1][2]
+    for (_, onset, _, _), (root, quality) in zip(record.notes, record.chords):
+        chord = Chord(root, quality) if root >= 0 else Chord(record.tonic, "min" if record.mode == "minor" else "maj")
+        if cur is None or chord != cur[1]:
+            spans.append([onset, chord])
+            cur = spans[-1]
+    chord_spans = []
+    for i, (onset, chord) in enumerate(spans):
+        stop = spans[i + 1][0] if i + 1 < len(spans) else end
+        chord_spans.append(ChordSpan((onset - first_onset + shift) / tpb, (stop - onset) / tpb, chord))
+    pitches = [n[0] for n in record.notes if n[0] >= 0]
+    start = shift / tpb
+    return MelodyContext(key=Key(record.tonic, record.mode), beats_per_bar=num, beat_unit=den, start=start,
+                         length=(end - first_onset) / tpb, chords=tuple(chord_spans),
+                         register=(min(pitches) - margin, max(pitches) + margin), style_tag=record.style,
+                         step=0.5, density=0.7, rest_prob=0.05, long_note_prob=0.1, final=True)
+
+
+def rows_from_notes(notes, context: MelodyContext) -> tuple[list, list]:
+    """Rows and chords of generated notes (gaps become rests), for :func:`melody_metrics`."""
+    tpb = TICKS_PER_QUARTER * 4 // context.beat_unit
+    bar = context.beats_per_bar * tpb
+    rows, chords, t = [], [], context.start
+    for n in notes:
+        if n.start > t + 1e-6:
+            rows.append((-1, round(t * tpb), round((n.start - t) * tpb), round(t * tpb) % bar))
+            c = context.chord_at(t)
+            chords.append((c.root, c.quality))
+        rows.append((n.pitch, round(n.start * tpb), round(n.length * tpb), round(n.start * tpb) % bar))
+        c = context.chord_at(n.start)
+        chords.append((c.root, c.quality))
+        t = n.end
+    return rows, chords
+
+
+def compare_generated(melodist, records: list[MelodyRecord], *, seed: int = 7,
+                      temperature: float = 1.0) -> dict[str, dict[str, tuple[float, float]]]:
+    """Per style: (real, generated) means of :data:`METRICS`, one generated melody per real one."""
+    rng = np.random.default_rng(seed)
+    real, gen = defaultdict(list), defaultdict(list)
+    for rec in records:
+        ctx = context_for(rec)
+        real[rec.style].append(melody_metrics([tuple(n) for n in rec.notes], [tuple(c) for c in rec.chords],
+                                              tonic=rec.tonic, mode=rec.mode, meter=rec.meter))
+        notes = melodist.melody(ctx, rng=rng, temperature=temperature)
+        rows, chords = rows_from_notes(notes, ctx)
+        if rows:
+            gen[rec.style].append(melody_metrics(rows, chords, tonic=rec.tonic, mode=rec.mode, meter=rec.meter))
+    out = {}
+    for style in real:
+        out[style] = {m: (float(np.nanmean([x[m] for x in real[style]])), float(np.nanmean([x[m] for x in gen[style]])))
+                      for m in METRICS}
+        out[style]["melodies"] = (len(real[style]), len(gen[style]))
+    return out
