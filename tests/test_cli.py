@@ -1,7 +1,6 @@
 """The command line: ``python ai_music_system.py generate ...`` and ``python ai_music_system.py`` (serve)."""
 from __future__ import annotations
 
-import io
 import json
 import subprocess
 import sys

@@ -1,6 +1,7 @@
 """Downloads stay inside the output folder; limits, overload and failures answer proper JSON."""
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import os
@@ -97,6 +98,19 @@ def test_body_just_over_64_kib_is_413(server, client):
     assert response.status == 413
     assert response.json()["error"]["code"] == "payload_too_large"
     assert client.post("/api/generate", data=payload, content_type="application/json").status_code == 413
+
+
+def test_chunked_body_over_64_kib_is_413(server):
+    payload = json.dumps({"style": "jazz", "key": "C" * (70 * 1024)}).encode()
+    conn = http.client.HTTPConnection(server.host, server.port, timeout=30)
+    try:
+        conn.request("POST", "/api/generate", body=iter([payload[:1000], payload[1000:]]),
+                     headers={"Content-Type": "application/json"}, encode_chunked=True)
+        response = conn.getresponse()
+        assert response.status == 413
+        assert json.loads(response.read())["error"]["code"] == "payload_too_large"
+    finally:
+        conn.close()
 
 
 def test_bugs_answer_500_json_with_request_id_and_no_internals(make_app):

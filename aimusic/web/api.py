@@ -39,6 +39,9 @@ def read_json_object() -> dict[str, Any]:
     if length is not None and length > MAX_BODY_BYTES:
         raise ApiError(413, "request body is larger than 64 KiB")
     raw = request.get_data(cache=False)  # bounded by MAX_CONTENT_LENGTH for chunked bodies too
+    if length is None and len(raw) >= MAX_BODY_BYTES:
+        # A chunked body is cut at the limit rather than refused: reaching it means too large.
+        raise ApiError(413, "request body is larger than 64 KiB")
     if not raw.strip():
         raise invalid("body", "must be a JSON object, got an empty body")
     if not request.is_json:
