@@ -219,6 +219,14 @@ def test_output_folder_keeps_only_the_newest_files(make_app):
     assert keep.exists()
 
 
+def test_keep_files_zero_keeps_everything(make_app):
+    service = make_app(keep_files=0).extensions["aimusic"]
+    for i in range(3):
+        write_wav(service.output_dir / f"jazz_{i:012x}.wav", np.zeros((10, 2), np.float32), sr=44100)
+    assert service.prune() == 0
+    assert len(service.generated_files()) == 3
+
+
 def test_security_headers_on_every_response(client):
     for response in (client.get("/health"), client.get("/nowhere"), client.post("/api/generate", data=b"x")):
         assert response.headers["X-Content-Type-Options"] == "nosniff"

@@ -178,9 +178,11 @@ class GenerationService:
         return [p for _, _, p in sorted(stamped)]
 
     def prune(self) -> int:
-        """Delete the oldest generated files beyond ``keep_files``; how many went."""
+        """Delete the oldest generated files beyond ``keep_files`` (0 keeps everything); how many went."""
+        if self.settings.keep_files <= 0:
+            return 0
         files = self.generated_files()
-        excess = len(files) - max(0, self.settings.keep_files)
+        excess = len(files) - self.settings.keep_files
         removed = 0
         for path in files[:max(0, excess)]:
             try:
