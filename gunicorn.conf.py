@@ -33,6 +33,8 @@ accesslog = None  # the app logs one line per request itself
 errorlog = "-"
 loglevel = _settings.log_level.lower()
 limit_request_line = 8190
+# No runtime control socket: it would live at one fixed path per user, shared by every instance.
+control_socket_disable = True
 
 
 def post_fork(server, worker):  # noqa: ANN001 - gunicorn hook signature

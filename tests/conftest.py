@@ -98,7 +98,8 @@ def server_env(output_dir: Path, port: int, **extra: str) -> dict[str, str]:
            if k not in ("HOST", "PORT", "OUTPUT_DIR", "MAX_DURATION", "RATE_LIMIT_PER_MINUTE",
                         "MAX_CONCURRENT_GENERATIONS", "KEEP_FILES", "MELODY_ENGINE", "MODEL_PATH")}
     env.update(HOST="127.0.0.1", PORT=str(port), OUTPUT_DIR=str(output_dir), WEB_CONCURRENCY="1",
-               GUNICORN_THREADS="4", OMP_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1", **extra)
+               GUNICORN_THREADS="4", OMP_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1")
+    env.update(extra)
     return env
 
 
