@@ -104,3 +104,31 @@ def test_gunicorn_config_binds_host_and_port_and_preloads(tmp_path):
     assert conf["preload_app"] is True and conf["workers"] == 3
     assert conf["threads"] > Settings().max_concurrent_generations, "spare threads answer 503 instead of queueing"
     assert conf["timeout"] >= 60
+
+
+def test_health_reports_a_model_that_could_not_be_loaded(tmp_path):
+    broken = tmp_path / "melody.pt"
+    broken.write_bytes(b"not a checkpoint")
+    app = create_app(Settings.from_env({}, output_dir=tmp_path / "out", model_path=broken, melody_engine="model"))
+    response = app.test_client().get("/health")
+    assert response.status_code == 200, "the baseline still serves generations"
+    body = response.get_json()
+    assert body["model"]["loaded"] is False and body["model"]["error"]
+    assert any("could not be loaded" in w for w in body["warnings"])
+
+
+def test_health_reports_the_loaded_model(tmp_path):
+    torch = pytest.importorskip("torch")
+    from aimusic.model.checkpoint import save_checkpoint
+    from aimusic.model.network import MelodyConfig, MelodyLSTM
+
+    torch.manual_seed(0)
+    path = tmp_path / "melody.pt"
+    network = MelodyLSTM(MelodyConfig())
+    save_checkpoint(path, network, name="melody-lstm-fixture", train_config={}, metrics={})
+    app = create_app(Settings.from_env({}, output_dir=tmp_path / "out", model_path=path, melody_engine="model"))
+    model = app.test_client().get("/health").get_json()["model"]
+    assert model == {"name": "melody-lstm-fixture", "loaded": True,
+                     "parameters": sum(p.numel() for p in network.parameters())}
+    created = app.test_client().post("/api/generate", json={"style": "classical", "duration": 2, "seed": 1})
+    assert created.status_code == 201 and created.get_json()["model"] == "melody-lstm-fixture"
