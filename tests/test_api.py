@@ -251,7 +251,8 @@ def test_every_bad_field_is_listed(client):
 
 
 @pytest.mark.parametrize("raw", [b"", b"   ", b"{not json", b"[1, 2]", b'"jazz"', b"null", b"42",
-                                 b'{"style": "jazz", "duration": NaN}', b"\xff\xfe\x00"])
+                                 b'{"style": "jazz", "duration": NaN}', b"\xff\xfe\x00",
+                                 b"[" * 30000 + b"]" * 30000])
 def test_bodies_that_are_not_a_json_object_are_400(client, raw):
     response = client.post("/api/generate", data=raw, content_type="application/json")
     assert_error(response, 400, "invalid_request", "body")

@@ -48,7 +48,7 @@ def read_json_object() -> dict[str, Any]:
         raise ApiError(415, "request body must be application/json")
     try:
         data = json.loads(raw, parse_constant=_reject_constant)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
         raise invalid("body", "is not valid JSON") from None
     if not isinstance(data, dict):
         raise invalid("body", f"must be a JSON object, got {type(data).__name__}")
