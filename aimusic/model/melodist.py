@@ -17,6 +17,7 @@ from .events import (BOS_DUR, BOS_PITCH, DURATIONS, N_PITCH, REST, chord_feature
 from .sample import NumpyMelodyStepper, nucleus_sample
 
 TOP_P = 0.92
+NATURAL_CENTER = 67      # MIDI pitch near the middle of the training melodies
 _DUR_TICKS = np.array(DURATIONS)
 
 
@@ -55,7 +56,10 @@ class ModelMelodist:
         tonic = context.key.tonic
         meter = meter_index(f"{context.beats_per_bar}/{context.beat_unit}")
         style, mode = style_index(context.style_tag), mode_index(context.key.mode)
-        midi = np.array([pitch_from_index(i, tonic) for i in range(N_PITCH)])
+        # Sample in the octave the model knows best (melodies around G4) and move the
+        # result by whole octaves into the register: a bass line gets the same shapes.
+        shift = 12 * round((NATURAL_CENTER - (low + high) / 2) / 12)
+        midi = np.array([pitch_from_index(i, tonic) for i in range(N_PITCH)]) - shift
         allowed = (midi >= low) & (midi <= high)
         allowed[REST] = True
         fold = allowed.sum() <= 1            # register outside the vocabulary: fold octaves

@@ -93,7 +93,7 @@ def nucleus_sample(logits: np.ndarray, u: float, *, temperature: float, top_p: f
     order = np.argsort(-p, kind="stable")
     ps = p[order]
     cum = np.cumsum(ps)
-    keep = int(np.searchsorted(cum, top_p) + 1)
+    keep = min(int(np.searchsorted(cum, top_p) + 1), len(ps))
     ps = ps[:keep] / cum[keep - 1]
     i = int(np.searchsorted(np.cumsum(ps), u * (1 - 1e-12), side="right"))
     return int(order[min(i, keep - 1)])

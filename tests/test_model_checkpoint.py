@@ -1,0 +1,77 @@
+"""The shipped checkpoint: safe to load, documented, faithful at inference, better than Markov."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from aimusic.data.records import MelodyRecord
+from aimusic.data.sources import FileTask, corpus_root, folder_tasks, parse_task
+from aimusic.model.checkpoint import load_checkpoint, model_from_checkpoint
+from aimusic.model.evaluate import compare_bits, fit_markov
+from aimusic.model.events import BOS_DUR, BOS_PITCH, encode_record
+from aimusic.model.network import count_parameters
+from aimusic.model.sample import NumpyMelodyStepper
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL_PATH = ROOT / "models" / "melody.pt"
+CARD_PATH = ROOT / "models" / "MODEL_CARD.md"
+FIXTURES = Path(__file__).parent / "fixtures" / "scores"
+
+
+def _records(task: FileTask) -> list[MelodyRecord]:
+    return [MelodyRecord.from_json(r) for r in parse_task(task)["records"]]
+
+
+def test_checkpoint_loads_safely_and_matches_the_card() -> None:
+    assert MODEL_PATH.stat().st_size < 20 * 1024 * 1024
+    blob = torch.load(MODEL_PATH, map_location="cpu", weights_only=True)
+    model = model_from_checkpoint(load_checkpoint(MODEL_PATH))
+    n = count_parameters(model)
+    assert blob["parameters"] == n <= 5_000_000
+    documented = re.search(r"Parameters:\s*\**\s*([\d,]+)", CARD_PATH.read_text())
+    assert documented is not None and int(documented.group(1).replace(",", "")) == n
+    assert {"valid_bits_per_note", "epoch"} <= set(blob["metrics"])
+    assert set(blob["vocab"]["styles"]) == {"folk", "classical", "pop"}
+
+
+def test_numpy_stepper_matches_the_network() -> None:
+    blob = load_checkpoint(MODEL_PATH)
+    model = model_from_checkpoint(blob)
+    stepper = NumpyMelodyStepper(blob["state_dict"], blob["model_args"]["layers"], blob["model_args"]["hidden"])
+    rec = next(r for t in folder_tasks(FIXTURES, "folk") for r in _records(t))
+    enc = encode_record(rec)
+    with torch.no_grad():
+        pl, dl = model(torch.tensor(enc.pitch)[None], torch.tensor(enc.dur)[None], torch.tensor(enc.cond)[None])
+    state, prev = stepper.initial_state(), (BOS_PITCH, BOS_DUR)
+    for t in range(len(enc.pitch)):
+        logits, state = stepper.step(*prev, tuple(int(c) for c in enc.cond[t]), state)
+        np.testing.assert_allclose(logits, pl[0, t].numpy(), atol=1e-3)
+        np.testing.assert_allclose(stepper.duration_logits(state, int(enc.pitch[t])), dl[0, t].numpy(), atol=1e-3)
+        prev = (int(enc.pitch[t]), int(enc.dur[t]))
+
+
+@pytest.fixture(scope="module")
+def unseen_tunes(tmp_path_factory: pytest.TempPathFactory) -> list[MelodyRecord]:
+    """The first 25 tunes of Aird's Airs (a collection kept out of training) and our fixtures."""
+    text = (corpus_root() / "airdsAirs" / "book1.abc").read_text(encoding="utf-8", errors="replace")
+    tunes = text.split("\nX:")
+    folder = tmp_path_factory.mktemp("unseen")
+    (folder / "airds_first.abc").write_text(tunes[0] + "".join("\nX:" + t for t in tunes[1:26]), encoding="utf-8")
+    records = []
+    for task in folder_tasks(folder, "folk") + folder_tasks(FIXTURES, "folk"):
+        records += _records(task)
+    return records
+
+
+def test_model_beats_the_markov_baseline_on_unseen_tunes(unseen_tunes: list[MelodyRecord]) -> None:
+    # The baseline is fitted on O'Neill's tunes, part of the model's own training data.
+    train = _records(FileTask(str(corpus_root() / "oneills1850" / "0001-0050.abc"), "oneills1850", "folk"))
+    train += _records(FileTask(str(corpus_root() / "oneills1850" / "0051-0100.abc"), "oneills1850", "folk"))
+    result = compare_bits(MODEL_PATH, unseen_tunes, fit_markov(train))
+    assert result["notes"] > 1000
+    assert result["model"] <= 0.85 * result["markov"]
+    assert result["markov"] < result["unigram"]
