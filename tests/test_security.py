@@ -1,6 +1,7 @@
 """Downloads stay inside the output folder; limits, overload and failures answer proper JSON."""
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import logging
@@ -12,6 +13,7 @@ import numpy as np
 import pytest
 
 from aimusic.audio_io import write_wav
+from aimusic.config import Settings
 from aimusic.web.limits import GenerationSlots, Overloaded, RateLimiter
 
 OUTSIDE_NAME = "jazz_0123456789ab.wav"
@@ -167,6 +169,22 @@ def test_generations_beyond_the_limit_are_503_not_queued(make_app):
         assert int(response.headers["Retry-After"]) > 0
     assert not list(service.output_dir.glob("*.wav"))
     assert client.post("/api/generate", json={"style": "jazz", "duration": 2, "seed": 1}).status_code == 201
+
+
+def test_the_limit_holds_across_processes(server):
+    # This test process takes every slot of the running server: its workers must turn work away.
+    health = server.get("/health").json()
+    assert health["status"] == "ok"
+    count = Settings().max_concurrent_generations  # the server runs with the default
+    slots = GenerationSlots(server.output_dir / ".locks", count)
+    with contextlib.ExitStack() as held:
+        for _ in range(count):
+            held.enter_context(slots.acquire())
+        busy = server.post_json("/api/generate", {"style": "blues", "duration": 2, "seed": 8})
+        assert busy.status == 503
+        assert busy.json()["error"]["code"] == "unavailable"
+        assert int(busy.headers["retry-after"]) > 0
+    assert server.post_json("/api/generate", {"style": "blues", "duration": 2, "seed": 8}).status == 201
 
 
 def test_slots_are_shared_across_instances_and_released(tmp_path):
