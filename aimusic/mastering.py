@@ -12,7 +12,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-import pyloudnorm
+from pyloudnorm import IIRfilter
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy import ndimage, signal
 
@@ -21,6 +21,9 @@ CEILING_DBTP = -1.0
 OVERSAMPLE = 4
 FIR_HALF = 6              # taps each side of the inter-sample interpolator (12 per phase, as BS.1770)
 FADE_OUT_S = 0.02
+HOP_S = 0.1              # loudness blocks are four 100 ms hops (400 ms, 75 % overlap)
+LIMIT_BLOCK = 32         # the limiter's gain is computed per block and interpolated
+PEAK_BATCH = 1 << 16     # candidate samples interpolated at once
 
 
 def db_to_gain(db: float) -> float:
@@ -49,17 +52,22 @@ def peak_envelope(y: np.ndarray, *, floor: float, oversample: int = OVERSAMPLE) 
     """
     y2 = y.reshape(y.shape[0], -1)
     n = y2.shape[0]
-    env = np.max(np.abs(y2), axis=1)
+    env = np.abs(y2[:, 0])
+    for ch in range(1, y2.shape[1]):
+        np.maximum(env, np.abs(y2[:, ch]), out=env)
     near = env >= floor
     near[:-1] |= near[1:]
     idx = np.flatnonzero(near)
     if idx.size == 0:
         return env
     taps = _interpolator(oversample).astype(np.float32)
-    win = np.clip(idx[:, None] + np.arange(-FIR_HALF + 1, FIR_HALF + 1)[None, :], 0, n - 1)
-    for ch in range(y2.shape[1]):
-        between = np.abs(y2[:, ch][win] @ taps).max(axis=1)
-        env[idx] = np.maximum(env[idx], between)
+    offsets = np.arange(-FIR_HALF + 1, FIR_HALF + 1)[None, :]
+    for b0 in range(0, idx.size, PEAK_BATCH):  # batches keep the gathered windows small
+        at = idx[b0:b0 + PEAK_BATCH]
+        win = np.clip(at[:, None] + offsets, 0, n - 1)
+        for ch in range(y2.shape[1]):
+            between = np.abs(y2[:, ch][win] @ taps).max(axis=1)
+            env[at] = np.maximum(env[at], between)
     return env
 
 
@@ -72,19 +80,44 @@ def true_peak_db(y: np.ndarray, *, oversample: int = OVERSAMPLE) -> float:
     return float(20.0 * np.log10(np.max(env)))
 
 
-def limiter_gain(env: np.ndarray, *, sr: int, ceiling_db: float, window_s: float = 0.004,
-                 release_db_per_s: float = 25.0) -> np.ndarray:
-    """Gain curve (float32) that brings every value of the peak envelope ``env`` to the ceiling."""
-    ceiling = db_to_gain(ceiling_db)
-    need = 20.0 * np.log10(np.maximum(env.astype(np.float64) / ceiling, 1.0))   # dB to take off
+def block_peaks(env: np.ndarray, *, block: int = LIMIT_BLOCK) -> np.ndarray:
+    """Maximum of ``env`` over consecutive blocks of ``block`` samples (the last may be short)."""
+    return np.maximum.reduceat(env, np.arange(0, env.shape[0], block)).astype(np.float64)
+
+
+def limiter_blocks(peaks: np.ndarray, *, sr: int, ceiling_db: float, block: int = LIMIT_BLOCK,
+                   window_s: float = 0.004, release_db_per_s: float = 25.0) -> np.ndarray:
+    """Gain per block that brings each block's peak to the ceiling, smoothed and released.
+
+    The reduction a block needs is held over the smoothing window plus one block each side,
+    so the moving average, and the linear interpolation between neighbouring block gains
+    done by :func:`upsample_gain`, never let a peak through.
+    """
+    need = 20.0 * np.log10(np.maximum(peaks / db_to_gain(ceiling_db), 1.0))     # dB to take off
     if not np.any(need > 0.0):
-        return np.ones(env.shape[0], dtype=np.float32)
-    half = max(int(window_s * sr), 1)
-    held = ndimage.maximum_filter1d(need, size=2 * half + 1)
-    ramp = (release_db_per_s / sr) * np.arange(need.size)
-    released = np.maximum.accumulate(held + ramp) - ramp           # constant dB/s release
+        return np.ones_like(need)
+    half = max(int(round(window_s * sr / block)), 1)
+    held = ndimage.maximum_filter1d(need, size=2 * (half + 1) + 1)
+    ramp = (release_db_per_s * block / sr) * np.arange(need.size)
+    released = np.maximum.accumulate(held + ramp) - ramp                       # constant dB/s release
     smooth = ndimage.uniform_filter1d(released, size=2 * half + 1)
-    return np.power(10.0, -smooth / 20.0).astype(np.float32)
+    return np.power(10.0, -smooth / 20.0)
+
+
+def upsample_gain(gains: np.ndarray, n: int, *, block: int = LIMIT_BLOCK) -> np.ndarray:
+    """Per-sample float32 gain: linear interpolation between block centres."""
+    centres = np.arange(gains.size) * block + (block - 1) / 2.0
+    out = np.empty(n, dtype=np.float32)
+    for c0 in range(0, n, 1 << 18):
+        pos = np.arange(c0, min(c0 + (1 << 18), n))
+        out[c0:c0 + pos.size] = np.interp(pos, centres, gains)
+    return out
+
+
+def limiter_gain(env: np.ndarray, *, sr: int, ceiling_db: float, release_db_per_s: float = 25.0) -> np.ndarray:
+    """Per-sample gain (float32) that brings every value of the peak envelope ``env`` to the ceiling."""
+    gains = limiter_blocks(block_peaks(env), sr=sr, ceiling_db=ceiling_db, release_db_per_s=release_db_per_s)
+    return upsample_gain(gains, env.shape[0])
 
 
 def limit(y: np.ndarray, *, sr: int, ceiling_db: float, release_db_per_s: float = 25.0) -> np.ndarray:
@@ -94,29 +127,66 @@ def limit(y: np.ndarray, *, sr: int, ceiling_db: float, release_db_per_s: float 
     return y * (gain[:, None] if y.ndim == 2 else gain)
 
 
-def _block_power(y: np.ndarray, *, sr: int, block_s: float = 0.4) -> np.ndarray:
-    n = int(block_s * sr)
-    y2 = y.reshape(y.shape[0], -1)[: (y.shape[0] // n) * n]
-    return np.mean(np.square(y2, dtype=np.float64).reshape(-1, n, y2.shape[1]), axis=(1, 2))
+def k_weighting(sr: int) -> np.ndarray:
+    """BS.1770 K-weighting as second-order sections, designed by pyloudnorm's own filters."""
+    stages = (IIRfilter(4.0, 1 / np.sqrt(2), 1500.0, sr, "high_shelf"),   # head: +4 dB shelf
+              IIRfilter(0.0, 0.5, 38.0, sr, "high_pass"))                 # RLB high-pass
+    sos = [np.concatenate([np.asarray(f.b) * f.passband_gain / f.a[0], np.asarray(f.a) / f.a[0]])
+           for f in stages]
+    return np.vstack(sos)
 
 
-def loudness_change_db(block_power: np.ndarray, gain: np.ndarray, *, sr: int, block_s: float = 0.4) -> float:
-    """How much a slow gain curve changes loudness, from per-block powers of the signal.
+def hop_power(y: np.ndarray, *, sr: int, chunk: int = 1 << 18) -> np.ndarray:
+    """Mean square of the K-weighted signal per 100 ms hop and channel, ``(n_hops, ch)``.
 
-    K-weighting is linear and the gain moves slowly, so weighting each gated block's power
-    by its mean squared gain predicts the change pyloudnorm would measure (within ~0.1 dB).
+    Computed chunk by chunk with the filter state carried over, so a five-minute track
+    needs no full-length float64 copy (the gating blocks are four consecutive hops).
     """
-    n = int(block_s * sr)
-    g2 = np.mean(np.square(gain[: block_power.size * n], dtype=np.float64).reshape(-1, n), axis=1)
-    loud = block_power > np.mean(block_power) * 10 ** (-10 / 10)   # the relative gate
-    if not np.any(loud):
-        return 0.0
-    return float(10.0 * np.log10(np.sum(block_power[loud] * g2[loud]) / np.sum(block_power[loud])))
+    y2 = y.reshape(y.shape[0], -1)
+    hop = int(round(HOP_S * sr))
+    n_hops = y2.shape[0] // hop
+    sos = k_weighting(sr)
+    chunk = max(chunk // hop, 1) * hop
+    state = np.zeros((sos.shape[0], 2, y2.shape[1]))
+    out = np.zeros((n_hops, y2.shape[1]))
+    for c0 in range(0, n_hops * hop, chunk):
+        seg = y2[c0:min(c0 + chunk, n_hops * hop)].astype(np.float64)
+        filtered, state = signal.sosfilt(sos, seg, axis=0, zi=state)
+        out[c0 // hop:c0 // hop + seg.shape[0] // hop] = np.mean(
+            np.square(filtered).reshape(-1, hop, y2.shape[1]), axis=1)
+    return out
+
+
+def gated_loudness(hops: np.ndarray) -> float:
+    """Integrated loudness (LUFS) from K-weighted hop powers: 400 ms blocks, 75 % overlap, gated."""
+    if hops.shape[0] < 4:
+        return -np.inf
+    blocks = (hops[:-3] + hops[1:-2] + hops[2:-1] + hops[3:]) / 4.0          # (n_blocks, ch)
+    total = blocks.sum(axis=1)                                                # channel gains 1 (L, R)
+    with np.errstate(divide="ignore"):
+        level = -0.691 + 10.0 * np.log10(total)
+    above = level >= -70.0                                                    # absolute gate
+    if not np.any(above):
+        return -np.inf
+    relative = -0.691 + 10.0 * np.log10(total[above].mean()) - 10.0          # relative gate
+    kept = above & (level > relative)
+    return float(-0.691 + 10.0 * np.log10(total[kept].mean()))
 
 
 def integrated_loudness(y: np.ndarray, *, sr: int) -> float:
-    """Integrated loudness in LUFS (ITU-R BS.1770, measured by pyloudnorm)."""
-    return float(pyloudnorm.Meter(sr).integrated_loudness(np.asarray(y, dtype=np.float64)))
+    """Integrated loudness in LUFS (ITU-R BS.1770-4, pyloudnorm's K-weighting filters).
+
+    The same measurement as ``pyloudnorm.Meter(sr).integrated_loudness`` (the tests hold it
+    to 0.05 LU of it), streamed so that long tracks need no full-length float64 copies.
+    """
+    return gated_loudness(hop_power(y, sr=sr))
+
+
+def hop_gain_power(gain: np.ndarray, *, sr: int, n_hops: int) -> np.ndarray:
+    """Mean squared gain per 100 ms hop, ``(n_hops, 1)``, to rescale :func:`hop_power`."""
+    hop = int(round(HOP_S * sr))
+    g = gain[: n_hops * hop].reshape(-1, hop)
+    return (np.einsum("ij,ij->i", g, g, dtype=np.float64) / hop)[:, None]
 
 
 def remove_dc(y: np.ndarray, *, sr: int, cutoff: float = 25.0) -> np.ndarray:
@@ -125,10 +195,10 @@ def remove_dc(y: np.ndarray, *, sr: int, cutoff: float = 25.0) -> np.ndarray:
     return signal.sosfilt(sos, y, axis=0).astype(np.float32)
 
 
-def fade_out(y: np.ndarray, *, sr: int, seconds: float = FADE_OUT_S) -> np.ndarray:
+def fade_out(y: np.ndarray, *, sr: int, seconds: float = FADE_OUT_S, copy: bool = True) -> np.ndarray:
     """Raised-cosine fade of the last ``seconds`` to exactly zero (no click at the end)."""
     n = min(int(seconds * sr), y.shape[0])
-    out = y.copy()
+    out = y.copy() if copy else y
     if n:
         ramp = 0.5 + 0.5 * np.cos(np.pi * np.arange(1, n + 1) / n)
         out[-n:] *= ramp.astype(np.float32).reshape((n,) + (1,) * (y.ndim - 1))
@@ -136,31 +206,44 @@ def fade_out(y: np.ndarray, *, sr: int, seconds: float = FADE_OUT_S) -> np.ndarr
 
 
 def master(y: np.ndarray, *, sr: int, target_lufs: float = TARGET_LUFS, ceiling_db: float = CEILING_DBTP,
-           release_db_per_s: float = 25.0, rounds: int = 6) -> np.ndarray:
+           release_db_per_s: float = 25.0, rounds: int = 6, copy: bool = True) -> np.ndarray:
     """Loudness-normalise and limit an (n, 2) mix whose DC is already removed; float32.
 
-    The loudness is measured once (pyloudnorm) and the peak envelope estimated once; the
-    gain that reaches the target with the limiter engaged is then found on those, since
-    limiting lowers loudness a little and more gain means more limiting.
+    With ``copy=False`` the caller's float32 buffer is reused for the result (a long
+    track's mix is the largest array in the process).
+
+    The loudness (K-weighted hop powers) and the peak envelope are measured once; the gain
+    that reaches the target with the limiter engaged is then found on those, since limiting
+    lowers loudness a little and more gain means more limiting.
     """
     y = np.asarray(y, dtype=np.float32)
-    loud = integrated_loudness(y, sr=sr)
+    if copy:
+        y = y.copy()
+    hops = hop_power(y, sr=sr)
+    loud = gated_loudness(hops)
     if not np.isfinite(loud):  # silence stays silence
         return fade_out(y, sr=sr)
     safe = ceiling_db - 0.2  # margin for the float32 -> int16 rounding and estimate error
     gain_db = target_lufs - loud
-    env = peak_envelope(y, floor=db_to_gain(safe - gain_db - 4.0 - 3.0))
-    power = _block_power(y, sr=sr)
-    curve = np.ones(y.shape[0], dtype=np.float32)
+    peaks = block_peaks(peak_envelope(y, floor=db_to_gain(safe - gain_db - 4.0 - 3.0)))
+    hop = int(round(HOP_S * sr))
+    hop_of_block = np.minimum((np.arange(peaks.size) * LIMIT_BLOCK) // hop, hops.shape[0])
+    counts = np.bincount(hop_of_block, minlength=hops.shape[0] + 1)[: hops.shape[0]]
     for _ in range(rounds):
-        curve = limiter_gain(env * db_to_gain(gain_db), sr=sr, ceiling_db=safe,
-                             release_db_per_s=release_db_per_s)
-        short = target_lufs - (loud + gain_db + loudness_change_db(power, curve, sr=sr))
+        gains = limiter_blocks(peaks * db_to_gain(gain_db), sr=sr, ceiling_db=safe,
+                               release_db_per_s=release_db_per_s)
+        # the gain moves slowly, so K-weighting the limited signal = K-weighting, then gain
+        g2 = np.bincount(hop_of_block, weights=gains ** 2, minlength=hops.shape[0] + 1)[: hops.shape[0]]
+        limited = gated_loudness(hops * (g2 / np.maximum(counts, 1))[:, None])
+        short = target_lufs - (limited + gain_db)
         if abs(short) < 0.1:
             break
         gain_db += short
-    out = fade_out(y * (curve * np.float32(db_to_gain(gain_db)))[:, None], sr=sr)
+    curve = upsample_gain(gains * db_to_gain(gain_db), y.shape[0])
+    y *= curve[:, None]
+    del curve
+    out = fade_out(y, sr=sr, copy=False)
     over = true_peak_db(out) - safe
     if over > 0.0:
-        out = out * np.float32(db_to_gain(-over))
-    return out.astype(np.float32, copy=False)
+        out *= np.float32(db_to_gain(-over))
+    return out

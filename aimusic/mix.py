@@ -7,6 +7,7 @@ the :class:`~aimusic.styles.MixSpec` and each :class:`~aimusic.styles.PartSpec` 
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Mapping
 
@@ -21,6 +22,7 @@ from .styles import MixSpec, PartSpec, StyleSpec
 REFERENCE_DB = -20.0    # RMS (of the sounding part) every stem is normalised to
 DUCKED_ROLES = ("pad", "bass")   # what the kick pushes down when MixSpec.sidechain_duck > 0
 DC_CUTOFF_HZ = 25.0
+CHUNK_S = 4.0           # the mix streams in chunks this long
 BUS_DB = -18.0          # RMS the summed mix is brought to before the glue compressor
 
 # Per-role cleanup: (high-pass Hz or 0, compressor threshold dB re. REFERENCE_DB, ratio or 0).
@@ -36,12 +38,13 @@ ROLE_CHAIN: Mapping[str, tuple[float, float, float]] = MappingProxyType({
 
 
 def stem_level_db(y: np.ndarray, *, sr: int, frame_s: float = 0.05) -> float:
-    """RMS level in dB of the frames where the stem actually plays (gated at -45 dB)."""
+    """RMS level in dB of the 50 ms frames where ``y`` ((n,) or (n, ch)) plays, gated at -45 dB."""
     n = int(frame_s * sr)
-    frames = y[: (y.shape[0] // n) * n].reshape(-1, n)
+    width = n * (y.shape[1] if y.ndim == 2 else 1)
+    frames = y[: (y.shape[0] // n) * n].reshape(-1, width)
     if frames.size == 0:
         return -np.inf
-    power = np.mean(frames.astype(np.float64) ** 2, axis=1)
+    power = np.einsum("ij,ij->i", frames, frames, dtype=np.float64) / width
     loudest = float(np.max(power))
     if loudest <= 0.0:
         return -np.inf
@@ -66,10 +69,10 @@ def duck_envelope(onsets_s: np.ndarray, *, sr: int, n: int, depth: float, recove
     env = np.ones(n, dtype=np.float32)
     lead = int(0.004 * sr)
     starts = np.unique(np.rint(np.asarray(onsets_s, dtype=np.float64) * sr).astype(np.int64) - lead)
-    starts = starts[(starts > -lead) & (starts < n)]
+    length = lead + int(7.0 * recover_s * sr)          # recovered to within 0.1 %
+    starts = starts[(starts > -length) & (starts < n)]  # a kick just before still pulls down
     if starts.size == 0 or depth <= 0.0:
         return env
-    length = lead + int(7.0 * recover_s * sr)          # recovered to within 0.1 %
     t = np.arange(length, dtype=np.float32)
     kernel = np.exp(-np.maximum(t - lead, 0.0) / np.float32(recover_s * sr))
     kernel[:lead] *= 0.5 - 0.5 * np.cos(np.float32(np.pi) * (t[:lead] + 0.5) / lead)
@@ -78,6 +81,9 @@ def duck_envelope(onsets_s: np.ndarray, *, sr: int, n: int, depth: float, recove
     for i, start in enumerate(starts):
         stop = min(starts[i + 1] if i + 1 < starts.size else n, start + length, n)
         a = max(start, 0)
+        if stop <= a:
+            previous = start
+            continue
         seg = kernel[a - start:stop - start]
         if previous is not None and a - previous < length:
             tail = kernel[a - previous:min(stop - previous, length)]
@@ -123,16 +129,23 @@ def _kick_onsets(score: Score) -> np.ndarray:
     return score.tempo.seconds(np.asarray(beats, dtype=np.float64))
 
 
-def mix_score(stems: dict[str, np.ndarray], score: Score, style: StyleSpec, *, sr: int) -> np.ndarray:
-    """(n_samples, 2) float32 stereo, mastered: effects, panning, master bus, loudness, peak."""
-    spec = style.mix
-    n = max((s.shape[0] for s in stems.values()), default=0)
-    dry = np.zeros((2, n), dtype=np.float32)
-    reverb_bus = np.zeros((2, n), dtype=np.float32)
-    delay_bus = np.zeros((2, n), dtype=np.float32)
-    kicks = _kick_onsets(score) if spec.sidechain_duck > 0 else np.zeros(0)
-    duck = (duck_envelope(kicks, sr=sr, n=n, depth=spec.sidechain_duck,
-                          recover_s=0.3 * score.tempo.seconds_per_beat) if kicks.size else None)
+@dataclass
+class _Strip:
+    """One track's channel strip while streaming: its stem, level, chain, pan and sends."""
+
+    stem: np.ndarray
+    scale: np.float32
+    board: pb.Pedalboard
+    post_gain: np.float32
+    left: float
+    right: float
+    reverb: float
+    delay: float
+    ducked: bool
+
+
+def _strips(stems: dict[str, np.ndarray], score: Score, style: StyleSpec, *, sr: int) -> list[_Strip]:
+    strips = []
     for track in score.tracks:
         stem = stems.get(track.name)
         if stem is None:
@@ -141,42 +154,77 @@ def mix_score(stems: dict[str, np.ndarray], score: Score, style: StyleSpec, *, s
         if not np.isfinite(level):
             continue
         part = _part_for(style, track.role)
-        y = stem.astype(np.float32) * np.float32(db_to_gain(REFERENCE_DB - level))
-        y = track_chain(part, spec)(y[None, :], sr)[0]
-        y *= np.float32(db_to_gain(track.gain_db))
-        if duck is not None and track.role in DUCKED_ROLES:
-            y *= duck
         left, right = pan_gains(track.pan)
-        sends = ((dry, 1.0), (reverb_bus, part.reverb_send), (delay_bus, part.effects.get("delay", 0.0)))
-        for bus, amount in sends:
-            if amount:
-                bus[0] += np.float32(amount * left) * y
-                bus[1] += np.float32(amount * right) * y
-    if any(p.effects.get("delay", 0.0) for p in style.parts):
-        delay_s = spec.delay_seconds or 0.75 * score.tempo.seconds_per_beat
-        echoes = pb.Pedalboard([pb.HighpassFilter(cutoff_frequency_hz=250.0),
-                                pb.Delay(delay_seconds=delay_s, feedback=spec.delay_feedback, mix=1.0),
-                                pb.LowpassFilter(cutoff_frequency_hz=6000.0)])(delay_bus, sr)
-        dry += echoes
-        reverb_bus += 0.5 * echoes
-    if any(p.reverb_send for p in style.parts):
-        wet = pb.Pedalboard([
-            pb.HighpassFilter(cutoff_frequency_hz=180.0),
-            pb.Reverb(room_size=spec.reverb_room, damping=spec.reverb_damping, width=spec.reverb_width,
-                      wet_level=1.0, dry_level=0.0),
-        ])(reverb_bus, sr)
-        if duck is not None:  # the pumping must reach the room too, or the tail fills the dips
-            wet *= duck
-        dry += wet
-    return master(master_bus(dry.T, spec, sr=sr), sr=sr)
+        strips.append(_Strip(stem=stem, scale=np.float32(db_to_gain(REFERENCE_DB - level)),
+                             board=track_chain(part, style.mix), post_gain=np.float32(db_to_gain(track.gain_db)),
+                             left=left, right=right, reverb=float(part.reverb_send),
+                             delay=float(part.effects.get("delay", 0.0)),
+                             ducked=style.mix.sidechain_duck > 0 and track.role in DUCKED_ROLES))
+    return strips
+
+
+def mix_score(stems: dict[str, np.ndarray], score: Score, style: StyleSpec, *, sr: int) -> np.ndarray:
+    """(n_samples, 2) float32 stereo, mastered: effects, panning, master bus, loudness, peak.
+
+    The mix streams through the piece in chunks of a few seconds, with every effect keeping
+    its state across chunks (``reset=False``), so the buses stay small and hot in cache
+    whatever the length: only the stems and the output are full length.
+    """
+    spec = style.mix
+    n = max((s.shape[0] for s in stems.values()), default=0)
+    out = np.zeros((n, 2), dtype=np.float32)
+    strips = _strips(stems, score, style, sr=sr)
+    kicks = _kick_onsets(score) if spec.sidechain_duck > 0 else np.zeros(0)
+    recover = 0.3 * score.tempo.seconds_per_beat
+    use_delay = any(s.delay for s in strips)
+    use_reverb = any(s.reverb for s in strips)
+    delay_board = pb.Pedalboard([
+        pb.HighpassFilter(cutoff_frequency_hz=250.0),
+        pb.Delay(delay_seconds=spec.delay_seconds or 0.75 * score.tempo.seconds_per_beat,
+                 feedback=spec.delay_feedback, mix=1.0),
+        pb.LowpassFilter(cutoff_frequency_hz=6000.0)])
+    reverb_board = pb.Pedalboard([
+        pb.HighpassFilter(cutoff_frequency_hz=180.0),
+        pb.Reverb(room_size=spec.reverb_room, damping=spec.reverb_damping, width=spec.reverb_width,
+                  wet_level=1.0, dry_level=0.0)])
+    step = int(CHUNK_S * sr)
+    for c0 in range(0, n, step):
+        c1 = min(c0 + step, n)
+        m = c1 - c0
+        dry = np.zeros((2, m), dtype=np.float32)
+        rev = np.zeros((2, m), dtype=np.float32) if use_reverb else None
+        dly = np.zeros((2, m), dtype=np.float32) if use_delay else None
+        duck = (duck_envelope(kicks - c0 / sr, sr=sr, n=m, depth=spec.sidechain_duck, recover_s=recover)
+                if kicks.size else None)
+        for strip in strips:
+            y = strip.board(strip.stem[c0:c1][None, :] * strip.scale, sr, reset=False)[0]
+            y *= strip.post_gain
+            if duck is not None and strip.ducked:
+                y *= duck
+            for bus, amount in ((dry, 1.0), (rev, strip.reverb), (dly, strip.delay)):
+                if bus is not None and amount:
+                    bus[0] += np.float32(amount * strip.left) * y
+                    bus[1] += np.float32(amount * strip.right) * y
+        if dly is not None:
+            echoes = delay_board(dly, sr, reset=False)
+            dry += echoes
+            if rev is not None:
+                rev += np.float32(0.5) * echoes
+        if rev is not None:
+            wet = reverb_board(rev, sr, reset=False)
+            if duck is not None:  # the pumping must reach the room too, or the tail fills the dips
+                wet *= duck
+            dry += wet
+        out[c0:c1] = dry.T
+    return master(master_bus(out, spec, sr=sr), sr=sr, copy=False)
 
 
 def master_bus(y: np.ndarray, spec: MixSpec, *, sr: int) -> np.ndarray:
-    """Tone and glue of the summed (n, 2) mix: shelving EQ, then a slow bus compressor."""
-    level = stem_level_db(np.mean(y, axis=1), sr=sr)
+    """Tone and glue of the summed (n, 2) mix, in place: DC high-pass, shelving EQ, bus compressor."""
+    level = stem_level_db(y, sr=sr)
     if not np.isfinite(level):
         return y
-    y = y * np.float32(db_to_gain(BUS_DB - level))
+    y *= np.float32(db_to_gain(BUS_DB - level))
     chain: list[pb.Plugin] = [pb.HighpassFilter(cutoff_frequency_hz=DC_CUTOFF_HZ)]  # DC and rumble
     if spec.master_low_shelf_db:
         chain.append(pb.LowShelfFilter(cutoff_frequency_hz=120.0, gain_db=spec.master_low_shelf_db, q=0.7))
@@ -185,4 +233,8 @@ def master_bus(y: np.ndarray, spec: MixSpec, *, sr: int) -> np.ndarray:
     chain.append(pb.Compressor(threshold_db=BUS_DB - 2.0, ratio=spec.glue_ratio, attack_ms=25.0,
                                release_ms=250.0))
     board = pb.Pedalboard(chain)
-    return board(np.ascontiguousarray(y.T), sr).T
+    step = int(CHUNK_S * sr)
+    for c0 in range(0, y.shape[0], step):
+        c1 = min(c0 + step, y.shape[0])
+        y[c0:c1] = board(np.ascontiguousarray(y[c0:c1].T), sr, reset=False).T
+    return y

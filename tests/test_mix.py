@@ -169,3 +169,15 @@ def test_true_peak_estimate_agrees_with_oversampling():
     y = (0.9 * np.sin(2 * np.pi * (SR / 4) * t + np.pi / 4)).astype(np.float32)[:, None]
     assert true_peak_db(y) == pytest.approx(oversampled_peak_db(y), abs=0.2)
     assert true_peak_db(y) > 20 * np.log10(np.max(np.abs(y))) + 0.3
+
+
+@pytest.mark.parametrize("seconds", [0.5, 3.3, 12.0])
+def test_streamed_loudness_equals_pyloudnorm(seconds):
+    from aimusic.mastering import integrated_loudness
+
+    rng = np.random.default_rng(11)
+    n = int(seconds * SR)
+    t = np.arange(n) / SR
+    y = np.stack([0.3 * np.sin(2 * np.pi * 220 * t) * (1 + np.sin(2 * np.pi * 0.3 * t)),
+                  0.05 * rng.standard_normal(n)], axis=1).astype(np.float32)
+    assert integrated_loudness(y, sr=SR) == pytest.approx(lufs(y), abs=0.05)

@@ -15,7 +15,6 @@ from scipy import signal
 
 from ..errors import ParameterError
 from ..score import Score, TempoMap, Track
-from .additive import time_warp
 from .drums import get_kit, render_hit, velocity_layer
 from .instruments import Timbre, get_timbre
 from .voice import render_note
@@ -23,6 +22,7 @@ from .voice import render_note
 VELOCITY_BUCKETS = 8       # timbre (brightness) changes in steps of 1/8 velocity
 HOLD_QUANTUM_S = 0.005     # held lengths rounded to 5 ms for the note cache
 DRUM_VARIANTS = 3          # round-robin noise variants per piece and layer
+STEM_CHUNK = 1 << 17       # samples per chunk of stem-level processing
 
 
 def velocity_gain(velocity: float) -> float:
@@ -116,21 +116,50 @@ def soft_clip(x: np.ndarray) -> np.ndarray:
     return u * (15.0 - 10.0 * u2 + 3.0 * u2 * u2) / 8.0
 
 
+def _rotary(y: np.ndarray, *, sr: int, depth: float, rate: float = 6.2) -> np.ndarray:
+    """Rotary speaker: the horn's Doppler pitch wobble plus its tremolo, chunk by chunk."""
+    out = np.empty_like(y)
+    n = y.shape[0]
+    ratio = 2.0 ** (7.0 * depth / 1200.0) - 1.0
+    swing = np.float32(ratio / (2.0 * np.pi * rate) * sr)          # samples of excursion
+    w = np.float32(2.0 * np.pi * rate / sr)
+    padded = np.concatenate([y, np.zeros(int(swing) + 3, dtype=np.float32)])
+    for c0 in range(0, n, STEM_CHUNK):
+        pos = np.arange(c0, min(c0 + STEM_CHUNK, n))
+        phase = (pos % int(round(sr / rate * 1000))).astype(np.float32) * w   # bounded: keeps float32 exact
+        offset = swing * np.sin(phase)
+        whole = np.floor(offset)
+        frac = offset - whole
+        idx = np.clip(pos + whole.astype(np.int64), 0, n)
+        warped = padded[idx] * (1.0 - frac) + padded[idx + 1] * frac
+        out[c0:c0 + pos.size] = warped * (1.0 - np.float32(0.18 * depth) * (1.0 + np.sin(phase)))
+    return out
+
+
 def colour_stem(y: np.ndarray, timbre: Timbre, *, sr: int) -> np.ndarray:
-    """Stem-level character of an instrument: amp drive + cabinet, or rotary speaker."""
+    """Stem-level character of an instrument: amp drive + cabinet, or rotary speaker.
+
+    Works in place, chunk by chunk (filter state carried over), so a five-minute stem
+    needs no full-length temporaries.
+    """
     if timbre.drive:
         ref = float(np.max(np.abs(y)))
         if ref > 0.0:
-            y = soft_clip(y * np.float32((1.0 + 7.0 * timbre.drive) / ref)) * np.float32(ref)
+            pre = np.float32((1.0 + 7.0 * timbre.drive) / ref)
+            for c0 in range(0, y.shape[0], STEM_CHUNK):
+                seg = y[c0:c0 + STEM_CHUNK]
+                seg[:] = soft_clip(seg * pre) * np.float32(ref)
     if timbre.cabinet_hz:
         sos = np.vstack([signal.butter(4, timbre.cabinet_hz, btype="lowpass", fs=sr, output="sos"),
                          signal.butter(1, 90.0, btype="highpass", fs=sr, output="sos")])
-        y = signal.sosfilt(sos, y).astype(np.float32)
-    if timbre.rotary:  # horn/drum rotation: tremolo plus the Doppler wobble it causes
-        t = np.arange(y.shape[0], dtype=np.float32) / sr
-        y = time_warp(y, sr=sr, rate=6.2, depth_cents=7.0 * timbre.rotary)
-        y = y * (1.0 - 0.18 * timbre.rotary * (1.0 + np.sin(2.0 * np.pi * 6.2 * t, dtype=np.float32)))
-    return y.astype(np.float32, copy=False)
+        state = np.zeros((sos.shape[0], 2))
+        for c0 in range(0, y.shape[0], STEM_CHUNK):
+            seg = y[c0:c0 + STEM_CHUNK]
+            filtered, state = signal.sosfilt(sos, seg, zi=state)
+            seg[:] = filtered
+    if timbre.rotary:
+        y = _rotary(y, sr=sr, depth=timbre.rotary)
+    return y
 
 
 def render_track(track: Track, tempo: TempoMap, *, sr: int, n_samples: int) -> np.ndarray:
