@@ -12,7 +12,7 @@ from aimusic.styles import STYLES
 from aimusic.synth.additive import sum_partials
 from aimusic.synth.drums import KITS, get_kit, render_hit
 from aimusic.synth.instruments import TIMBRES, get_timbre
-from aimusic.synth.render import render_stems, render_track
+from aimusic.synth.render import NOTE_CACHE, NoteCache, render_stems, render_track
 from aimusic.synth.voice import midi_to_hz, render_note
 
 SR = 44100
@@ -207,8 +207,9 @@ def small_score() -> Score:
 
 def test_stems_are_exact_length_float32_and_deterministic():
     n = int(3.3 * SR)                   # shorter than the score: notes are cut, not the contract
-    first = render_stems(small_score(), sr=SR, n_samples=n)
-    second = render_stems(small_score(), sr=SR, n_samples=n)
+    NOTE_CACHE.clear()
+    first = render_stems(small_score(), sr=SR, n_samples=n)      # cold
+    second = render_stems(small_score(), sr=SR, n_samples=n)     # every note from the cache
     assert set(first) == {"melody", "harmony", "bass", "drums"}
     for name, stem in first.items():
         assert stem.dtype == np.float32 and stem.shape == (n,)
@@ -240,3 +241,11 @@ def test_vibrato_moves_the_pitch():
         peaks.append(f[band][np.argmax(mag[band])])
     assert abs(np.mean(peaks) - 440.0) < 3.0
     assert 4.0 < np.ptp(peaks) < 16.0
+
+
+def test_note_cache_stays_within_its_budget():
+    cache = NoteCache(max_bytes=10_000)
+    for k in range(10):
+        cache.put(("x", k), np.zeros(1000, dtype=np.float32))          # 4000 bytes each
+    assert cache.bytes <= 10_000
+    assert cache.get(("x", 9)) is not None and cache.get(("x", 0)) is None

@@ -1,12 +1,15 @@
 """Score -> stems: every track rendered note by note into its own preallocated mono buffer.
 
 A note that repeats (same instrument, pitch, velocity bucket and held length) is rendered
-once and added again, and a drum hit is keyed by piece, velocity layer and one of a few
-round-robin variants, so a four-minute groove costs a handful of syntheses.
+once and added again (kept in a bounded per-process cache), and a drum hit is keyed by
+piece, velocity layer and one of a few round-robin variants, so a four-minute groove costs a
+handful of syntheses.
 """
 from __future__ import annotations
 
+import threading
 import zlib
+from collections import OrderedDict
 from functools import lru_cache
 from typing import Callable
 
@@ -23,6 +26,53 @@ VELOCITY_BUCKETS = 8       # timbre (brightness) changes in steps of 1/8 velocit
 HOLD_QUANTUM_S = 0.005     # held lengths rounded to 5 ms for the note cache
 DRUM_VARIANTS = 3          # round-robin noise variants per piece and layer
 STEM_CHUNK = 1 << 17       # samples per chunk of stem-level processing
+NOTE_CACHE_MB = 48         # rendered notes kept across renders (per process)
+
+
+class NoteCache:
+    """Rendered notes by (instrument, pitch, velocity bucket, held length, rate), LRU by bytes.
+
+    A note is a pure function of its key, so keeping it across renders changes no output,
+    only the time: a worker that has played a style before has most of its notes already.
+    Thread-safe; arrays are stored read-only.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self._items: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> np.ndarray | None:
+        """The cached note, or None; a hit becomes the most recently used."""
+        with self._lock:
+            y = self._items.get(key)
+            if y is not None:
+                self._items.move_to_end(key)
+            return y
+
+    def put(self, key: tuple, y: np.ndarray) -> None:
+        """Keep ``y``, evicting the least recently used notes beyond ``max_bytes``."""
+        if y.nbytes > self.max_bytes:
+            return
+        y.setflags(write=False)
+        with self._lock:
+            if key in self._items:
+                return
+            self._items[key] = y
+            self.bytes += y.nbytes
+            while self.bytes > self.max_bytes:
+                _, old = self._items.popitem(last=False)
+                self.bytes -= old.nbytes
+
+    def clear(self) -> None:
+        """Forget every note (benchmarks measure cold renders with this)."""
+        with self._lock:
+            self._items.clear()
+            self.bytes = 0
+
+
+NOTE_CACHE = NoteCache(max_bytes=NOTE_CACHE_MB << 20)
 
 
 def velocity_gain(velocity: float) -> float:
@@ -92,16 +142,16 @@ def render_pitched(track: Track, tempo: TempoMap, *, sr: int, n_samples: int) ->
         return buf
     starts, holds = _onsets(track, tempo, sr)
     quantum = max(int(HOLD_QUANTUM_S * sr), 1)
-    cache: dict[tuple[int, int, int], np.ndarray] = {}
     for note, start, hold in zip(track.notes, starts, holds):
         bucket = max(1, round(note.velocity * VELOCITY_BUCKETS))
         hold_q = max(1, int(round(hold / quantum)))
-        key = (note.pitch, bucket, hold_q)
-        if key not in cache:
-            rng = np.random.default_rng(_seed(track.instrument, *key))
-            cache[key] = render_note(timbre, note.pitch, bucket / VELOCITY_BUCKETS, hold_q * quantum,
-                                     sr=sr, rng=rng)
-        _place(buf, cache[key], int(start), velocity_gain(note.velocity))
+        key = (track.instrument, note.pitch, bucket, hold_q, sr)
+        y = NOTE_CACHE.get(key)
+        if y is None:
+            rng = np.random.default_rng(_seed(*key[:4]))
+            y = render_note(timbre, note.pitch, bucket / VELOCITY_BUCKETS, hold_q * quantum, sr=sr, rng=rng)
+            NOTE_CACHE.put(key, y)
+        _place(buf, y, int(start), velocity_gain(note.velocity))
     return colour_stem(buf, timbre, sr=sr)
 
 
