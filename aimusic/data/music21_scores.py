@@ -85,11 +85,20 @@ def _line_and_symbols(part: stream.Stream) -> tuple[list, list, int]:
 
 
 def _voices_timeline(score: stream.Score) -> list[tuple[int, int, str]]:
-    """Chords named from all sounding voices at every change (chordify), bass as root hint."""
+    """Chords named from the accompanying voices at every change (chordify), bass as root hint.
+
+    The top pitch (the melody) is left out so that its passing notes stay non-chord tones,
+    unless the other voices sound fewer than three pitch classes: then the chord is
+    incomplete without the melody (a bare fifth under the soprano's third) and it is kept.
+    """
     timeline = []
     for ch in score.chordify().flatten().getElementsByClass(m21chord.Chord):
-        pcs = {p.pitchClass for p in ch.pitches}
-        root, quality = name_pitch_classes(pcs, ch.bass().pitchClass if ch.pitches else None)
+        if not ch.pitches:
+            continue
+        ordered = sorted(ch.pitches, key=lambda p: p.ps)
+        lower = {p.pitchClass for p in ordered[:-1]}
+        pcs = lower if len(lower) >= 3 else {p.pitchClass for p in ordered}
+        root, quality = name_pitch_classes(pcs, ordered[0].pitchClass)
         timeline.append((quarters_to_ticks(ch.offset), root, quality))
     timeline.sort()
     return timeline

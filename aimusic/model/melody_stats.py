@@ -53,7 +53,7 @@ def context_for(record: MelodyRecord, *, margin: int = 2) -> MelodyContext:
     tpb = TICKS_PER_QUARTER * 4 // den
     spans, cur = [], None
     first_onset = record.notes[0][1]
-    shift = (record.notes[0][3] - first_onset)           # so bar positions stay the same
+    shift = record.notes[0][3]           # start where the real first note sits in its bar
     end = record.notes[-1][1] + record.notes[-1][2]
     for (_, onset, _, _), (root, quality) in zip(record.notes, record.chords):
         chord = Chord(root, quality) if root >= 0 else Chord(record.tonic, "min" if record.mode == "minor" else "maj")
