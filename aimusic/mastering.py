@@ -1,9 +1,10 @@
-"""Mastering: DC-free, loudness-normalised to -14 LUFS, true peak at most -1 dBTP, faded out.
+"""Mastering: loudness-normalised to -14 LUFS, true peak at most -1 dBTP, faded out.
 
+(DC and rumble are taken out before, by the master bus high-pass in :mod:`aimusic.mix`.)
 The limiter is computed offline over the whole track, so it can look ahead as far as it
-likes: the gain reduction each sample needs (from a 4x-oversampled peak estimate) is held
-over a short window, released at a constant dB/s and smoothed by a moving average no longer
-than the hold. A moving average of values that are each at least the need at the centre is
+likes: the gain reduction each 32-sample block needs (from a 4x-oversampled peak estimate)
+is held over a short window, released at a constant dB/s and smoothed by a moving average
+no longer than the hold. A moving average of values that are each at least the need at the centre is
 itself at least that need, so no peak gets through, and the slow release keeps quiet,
 heavily lifted material (ambient) from pumping.
 """
@@ -13,7 +14,6 @@ from functools import lru_cache
 
 import numpy as np
 from pyloudnorm import IIRfilter
-from numpy.lib.stride_tricks import sliding_window_view
 from scipy import ndimage, signal
 
 TARGET_LUFS = -14.0
@@ -187,12 +187,6 @@ def hop_gain_power(gain: np.ndarray, *, sr: int, n_hops: int) -> np.ndarray:
     hop = int(round(HOP_S * sr))
     g = gain[: n_hops * hop].reshape(-1, hop)
     return (np.einsum("ij,ij->i", g, g, dtype=np.float64) / hop)[:, None]
-
-
-def remove_dc(y: np.ndarray, *, sr: int, cutoff: float = 25.0) -> np.ndarray:
-    """High-pass at ``cutoff`` Hz: removes DC offset and sub-sonic rumble."""
-    sos = signal.butter(2, cutoff, btype="highpass", fs=sr, output="sos")
-    return signal.sosfilt(sos, y, axis=0).astype(np.float32)
 
 
 def fade_out(y: np.ndarray, *, sr: int, seconds: float = FADE_OUT_S, copy: bool = True) -> np.ndarray:

@@ -13,7 +13,6 @@ from typing import Mapping
 
 import numpy as np
 import pedalboard as pb
-from scipy import ndimage, signal
 
 from .mastering import db_to_gain, master
 from .score import KICK, Score
