@@ -23,7 +23,7 @@ FIR_HALF = 6              # taps each side of the inter-sample interpolator (12 
 FADE_OUT_S = 0.02
 HOP_S = 0.1              # loudness blocks are four 100 ms hops (400 ms, 75 % overlap)
 LIMIT_BLOCK = 32         # the limiter's gain is computed per block and interpolated
-PEAK_BATCH = 1 << 16     # candidate samples interpolated at once
+PEAK_CHUNK = 1 << 18     # samples examined at once by the true-peak estimate
 
 
 def db_to_gain(db: float) -> float:
@@ -43,6 +43,31 @@ def _interpolator(oversample: int) -> np.ndarray:
     return (taps / taps.sum(axis=0, keepdims=True)).astype(np.float64)
 
 
+def _envelope(y2: np.ndarray, c0: int, c1: int, floor: float, oversample: int) -> np.ndarray:
+    """True-peak estimate of samples ``c0:c1`` of ``y2`` ((n, ch)), max over channels."""
+    n = y2.shape[0]
+    env = np.abs(y2[c0:c1, 0])
+    for ch in range(1, y2.shape[1]):
+        np.maximum(env, np.abs(y2[c0:c1, ch]), out=env)
+    near = env >= floor
+    if c1 < n:
+        near[-1] |= bool(np.max(np.abs(y2[c1])) >= floor)
+    near[:-1] |= near[1:]
+    idx = np.flatnonzero(near)
+    if idx.size == 0:
+        return env
+    taps = _interpolator(oversample).astype(np.float32)
+    win = np.clip(idx[:, None] + (c0 + np.arange(-FIR_HALF + 1, FIR_HALF + 1))[None, :], 0, n - 1)
+    for ch in range(y2.shape[1]):
+        between = np.abs(y2[:, ch][win] @ taps).max(axis=1)
+        env[idx] = np.maximum(env[idx], between)
+    return env
+
+
+def _chunks(n: int, step: int = PEAK_CHUNK):
+    return ((c0, min(c0 + step, n)) for c0 in range(0, n, step))
+
+
 def peak_envelope(y: np.ndarray, *, floor: float, oversample: int = OVERSAMPLE) -> np.ndarray:
     """Per-sample true-peak estimate of ``y`` ((n,) or (n, ch)), max over channels.
 
@@ -51,38 +76,32 @@ def peak_envelope(y: np.ndarray, *, floor: float, oversample: int = OVERSAMPLE) 
     band-limited audio does not swing several dB above both of its neighbouring samples.
     """
     y2 = y.reshape(y.shape[0], -1)
-    n = y2.shape[0]
-    env = np.abs(y2[:, 0])
-    for ch in range(1, y2.shape[1]):
-        np.maximum(env, np.abs(y2[:, ch]), out=env)
-    near = env >= floor
-    near[:-1] |= near[1:]
-    idx = np.flatnonzero(near)
-    if idx.size == 0:
-        return env
-    taps = _interpolator(oversample).astype(np.float32)
-    offsets = np.arange(-FIR_HALF + 1, FIR_HALF + 1)[None, :]
-    for b0 in range(0, idx.size, PEAK_BATCH):  # batches keep the gathered windows small
-        at = idx[b0:b0 + PEAK_BATCH]
-        win = np.clip(at[:, None] + offsets, 0, n - 1)
-        for ch in range(y2.shape[1]):
-            between = np.abs(y2[:, ch][win] @ taps).max(axis=1)
-            env[at] = np.maximum(env[at], between)
-    return env
+    return np.concatenate([_envelope(y2, c0, c1, floor, oversample) for c0, c1 in _chunks(y2.shape[0])]
+                          or [np.zeros(0, dtype=y.dtype)])
 
 
 def true_peak_db(y: np.ndarray, *, oversample: int = OVERSAMPLE) -> float:
     """True peak of ``y`` in dBTP (oversampled), the level a DAC or a resampler will see."""
-    sample_peak = float(np.max(np.abs(y))) if y.size else 0.0
+    y2 = y.reshape(y.shape[0], -1)
+    sample_peak = max((float(np.max(np.abs(y2[c0:c1]))) for c0, c1 in _chunks(y2.shape[0])), default=0.0)
     if sample_peak == 0.0:
         return -np.inf
-    env = peak_envelope(y, floor=sample_peak * db_to_gain(-3.0), oversample=oversample)
-    return float(20.0 * np.log10(np.max(env)))
+    floor = sample_peak * db_to_gain(-3.0)
+    peak = max(float(np.max(_envelope(y2, c0, c1, floor, oversample))) for c0, c1 in _chunks(y2.shape[0]))
+    return float(20.0 * np.log10(peak))
 
 
 def block_peaks(env: np.ndarray, *, block: int = LIMIT_BLOCK) -> np.ndarray:
     """Maximum of ``env`` over consecutive blocks of ``block`` samples (the last may be short)."""
     return np.maximum.reduceat(env, np.arange(0, env.shape[0], block)).astype(np.float64)
+
+
+def true_block_peaks(y: np.ndarray, *, floor: float, block: int = LIMIT_BLOCK) -> np.ndarray:
+    """:func:`block_peaks` of :func:`peak_envelope`, chunk by chunk (no full-length envelope)."""
+    y2 = y.reshape(y.shape[0], -1)
+    step = (PEAK_CHUNK // block) * block
+    return np.concatenate([block_peaks(_envelope(y2, c0, c1, floor, OVERSAMPLE), block=block)
+                           for c0, c1 in _chunks(y2.shape[0], step)])
 
 
 def limiter_blocks(peaks: np.ndarray, *, sr: int, ceiling_db: float, block: int = LIMIT_BLOCK,
@@ -104,13 +123,12 @@ def limiter_blocks(peaks: np.ndarray, *, sr: int, ceiling_db: float, block: int 
     return np.power(10.0, -smooth / 20.0)
 
 
-def upsample_gain(gains: np.ndarray, n: int, *, block: int = LIMIT_BLOCK) -> np.ndarray:
-    """Per-sample float32 gain: linear interpolation between block centres."""
+def upsample_gain(gains: np.ndarray, n: int, *, block: int = LIMIT_BLOCK, start: int = 0) -> np.ndarray:
+    """Per-sample float32 gain for samples ``start:n``: linear interpolation between block centres."""
     centres = np.arange(gains.size) * block + (block - 1) / 2.0
-    out = np.empty(n, dtype=np.float32)
-    for c0 in range(0, n, 1 << 18):
-        pos = np.arange(c0, min(c0 + (1 << 18), n))
-        out[c0:c0 + pos.size] = np.interp(pos, centres, gains)
+    out = np.empty(n - start, dtype=np.float32)
+    for c0, c1 in _chunks(n - start):
+        out[c0:c1] = np.interp(np.arange(start + c0, start + c1), centres, gains)
     return out
 
 
@@ -219,7 +237,7 @@ def master(y: np.ndarray, *, sr: int, target_lufs: float = TARGET_LUFS, ceiling_
         return fade_out(y, sr=sr)
     safe = ceiling_db - 0.2  # margin for the float32 -> int16 rounding and estimate error
     gain_db = target_lufs - loud
-    peaks = block_peaks(peak_envelope(y, floor=db_to_gain(safe - gain_db - 4.0 - 3.0)))
+    peaks = true_block_peaks(y, floor=db_to_gain(safe - gain_db - 4.0 - 3.0))
     hop = int(round(HOP_S * sr))
     hop_of_block = np.minimum((np.arange(peaks.size) * LIMIT_BLOCK) // hop, hops.shape[0])
     counts = np.bincount(hop_of_block, minlength=hops.shape[0] + 1)[: hops.shape[0]]
@@ -233,9 +251,9 @@ def master(y: np.ndarray, *, sr: int, target_lufs: float = TARGET_LUFS, ceiling_
         if abs(short) < 0.1:
             break
         gain_db += short
-    curve = upsample_gain(gains * db_to_gain(gain_db), y.shape[0])
-    y *= curve[:, None]
-    del curve
+    gains *= db_to_gain(gain_db)
+    for c0, c1 in _chunks(y.shape[0]):  # interpolated gain applied chunk by chunk
+        y[c0:c1] *= upsample_gain(gains, c1, start=c0)[:, None]
     out = fade_out(y, sr=sr, copy=False)
     over = true_peak_db(out) - safe
     if over > 0.0:

@@ -181,3 +181,10 @@ def test_streamed_loudness_equals_pyloudnorm(seconds):
     y = np.stack([0.3 * np.sin(2 * np.pi * 220 * t) * (1 + np.sin(2 * np.pi * 0.3 * t)),
                   0.05 * rng.standard_normal(n)], axis=1).astype(np.float32)
     assert integrated_loudness(y, sr=SR) == pytest.approx(lufs(y), abs=0.05)
+
+
+def test_silent_stems_give_silence_not_noise():
+    score = ducking_score()
+    stems = {t.name: np.zeros(2 * SR, dtype=np.float32) for t in score.tracks}
+    mix = mix_score(stems, score, get_style("electronic"), sr=SR)
+    assert mix.shape == (2 * SR, 2) and np.all(np.isfinite(mix)) and not np.any(mix)
