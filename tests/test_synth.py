@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from aimusic.errors import ParameterError
-from aimusic.score import (CLOSED_HAT, CRASH, KICK, OPEN_HAT, RIDE, SNARE, Note, Score, TempoMap, Track)
+from aimusic.score import (CLOSED_HAT, CRASH, KICK, OPEN_HAT, PEDAL_HAT, RIDE, SNARE, Note, Score, TempoMap,
+                           Track)
 from aimusic.styles import STYLES
 from aimusic.synth.additive import sum_partials
 from aimusic.synth.drums import KITS, get_kit, render_hit
@@ -249,3 +250,12 @@ def test_note_cache_stays_within_its_budget():
         cache.put(("x", k), np.zeros(1000, dtype=np.float32))          # 4000 bytes each
     assert cache.bytes <= 10_000
     assert cache.get(("x", 9)) is not None and cache.get(("x", 0)) is None
+
+
+def test_closing_hi_hat_chokes_the_open_one():
+    def tail_energy(pitches):
+        notes = [Note(0.0, 0.5, OPEN_HAT, 0.8)] + [Note(0.5, 0.25, p, 0.01) for p in pitches]
+        y = render_track(Track("drums", "acoustic_kit", "drums", notes), TEMPO, sr=SR, n_samples=SR)
+        return float(np.sum(y[int(0.3 * SR):].astype(np.float64) ** 2))
+
+    assert tail_energy([PEDAL_HAT]) < 0.01 * tail_energy([KICK])

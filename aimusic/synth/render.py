@@ -17,7 +17,8 @@ import numpy as np
 from scipy import signal
 
 from ..errors import ParameterError
-from ..score import Score, TempoMap, Track
+from ..score import CLOSED_HAT, OPEN_HAT, PEDAL_HAT, Score, TempoMap, Track
+from .additive import raised_cosine
 from .drums import get_kit, render_hit, velocity_layer
 from .instruments import Timbre, get_timbre
 from .voice import render_note
@@ -26,6 +27,7 @@ VELOCITY_BUCKETS = 8       # timbre (brightness) changes in steps of 1/8 velocit
 HOLD_QUANTUM_S = 0.005     # held lengths rounded to 5 ms for the note cache
 DRUM_VARIANTS = 3          # round-robin noise variants per piece and layer
 STEM_CHUNK = 1 << 17       # samples per chunk of stem-level processing
+CHOKE_FADE_S = 0.008      # how fast a closing hi-hat silences an open one
 NOTE_CACHE_MB = 48         # rendered notes kept across renders (per process)
 
 
@@ -121,6 +123,9 @@ def render_drums(track: Track, tempo: TempoMap, *, sr: int, n_samples: int) -> n
     if not track.notes:
         return buf
     starts, _ = _onsets(track, tempo, sr)
+    pitches = np.array([n.pitch for n in track.notes])
+    closing = np.sort(starts[np.isin(pitches, (CLOSED_HAT, PEDAL_HAT))])
+    fade = int(CHOKE_FADE_S * sr)
     count: dict[int, int] = {}
     for note, start in zip(track.notes, starts):
         spec = kit.get(note.pitch)
@@ -129,8 +134,14 @@ def render_drums(track: Track, tempo: TempoMap, *, sr: int, n_samples: int) -> n
         layer = velocity_layer(note.velocity)
         variant = count.get(note.pitch, 0) % DRUM_VARIANTS
         count[note.pitch] = count.get(note.pitch, 0) + 1
-        _place(buf, drum_hit(track.instrument, note.pitch, layer, variant, sr=sr), int(start),
-               velocity_gain(note.velocity))
+        hit = drum_hit(track.instrument, note.pitch, layer, variant, sr=sr)
+        if note.pitch == OPEN_HAT:  # the next closed or pedal hat chokes a ringing open hat
+            later = closing[np.searchsorted(closing, start, side="right"):]
+            if later.size and later[0] - start + fade < hit.shape[0]:
+                keep = int(later[0] - start)
+                hit = hit[:keep + fade].copy()
+                hit[keep:] *= raised_cosine(fade)[::-1]
+        _place(buf, hit, int(start), velocity_gain(note.velocity))
     return buf
 
 
