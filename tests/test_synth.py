@@ -259,3 +259,12 @@ def test_closing_hi_hat_chokes_the_open_one():
         return float(np.sum(y[int(0.3 * SR):].astype(np.float64) ** 2))
 
     assert tail_energy([PEDAL_HAT]) < 0.01 * tail_energy([KICK])
+
+
+@pytest.mark.parametrize("key, hz", [("E minor", 41.2), ("A minor", 55.0), ("C major", 65.4)])
+def test_kick_is_tuned_to_the_key(key, hz):
+    kicks = Track("drums", "acoustic_kit", "drums", [Note(0.0, 1.0, KICK, 1.0)])
+    stem = render_stems(Score([kicks], TEMPO, 4, 4, key, 1.0), sr=SR, n_samples=SR)["drums"]
+    f, mag = spectrum(np.concatenate([stem[int(0.06 * SR):int(0.6 * SR)], np.zeros(3 * SR, np.float32)]))
+    low = (f > 25) & (f < 100)
+    assert f[low][np.argmax(mag[low])] == pytest.approx(hz, rel=0.03)

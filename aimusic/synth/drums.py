@@ -21,6 +21,7 @@ from ..score import (CLAP, CLOSED_HAT, CRASH, HIGH_TOM, KICK, LOW_TOM, MID_TOM, 
 from .additive import raised_cosine
 
 VELOCITY_LAYERS = 4
+TUNED_BELOW_HZ = 1000.0   # drum tones below this (kick, toms, snare shell) follow the key
 Tone = tuple[float, float, float]  # (frequency Hz, amplitude, decay time constant s)
 
 
@@ -128,14 +129,32 @@ def _sos(kind: str, lo: float, hi: float, sr: int) -> np.ndarray:
     return signal.butter(2, [lo, hi], btype="bandpass", fs=sr, output="sos")
 
 
-def render_hit(spec: HitSpec, layer: int, *, sr: int, rng: np.random.Generator) -> np.ndarray:
-    """Synthesize one drum hit at velocity ``layer`` (0 soft .. 3 hard), peak ``spec.level``."""
+def kit_tuning(kit: Mapping[int, HitSpec], tonic: int | None) -> int:
+    """Semitones (-6..5) that put the kit's kick fundamental on the key's tonic.
+
+    Producers tune kicks and toms to the song; an untuned kick is a loud, constant foreign
+    pitch that pulls the harmony (and any key detector) towards itself.
+    """
+    kick = kit.get(KICK)
+    if tonic is None or kick is None or not kick.tones:
+        return 0
+    midi = 69.0 + 12.0 * np.log2(kick.tones[0][0] / 440.0)
+    return int((tonic - round(midi)) % 12 + 6) % 12 - 6
+
+
+def render_hit(spec: HitSpec, layer: int, *, sr: int, rng: np.random.Generator, tune: int = 0) -> np.ndarray:
+    """Synthesize one drum hit at velocity ``layer`` (0 soft .. 3 hard), peak ``spec.level``.
+
+    ``tune`` shifts the drum's tones (those below :data:`TUNED_BELOW_HZ`: shells, not
+    cymbals) by that many semitones.
+    """
     n = int(spec.length * sr)
     t = np.arange(n) / sr
     bright = 0.55 + 0.45 * layer / (VELOCITY_LAYERS - 1)
     y = np.zeros(n)
     if spec.tones:
-        f, a, d = (np.asarray(v)[:, None] for v in zip(*spec.tones))
+        f, a, d = (np.asarray(v, dtype=np.float64)[:, None] for v in zip(*spec.tones))
+        f = np.where(f < TUNED_BELOW_HZ, f * 2.0 ** (tune / 12.0), f)
         keep = (f[:, 0] < 0.45 * sr)
         f, a, d = f[keep], a[keep], d[keep]
         # phase of a tone gliding from sweep*f down to f: the integral of its frequency

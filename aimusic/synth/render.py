@@ -11,15 +11,15 @@ import threading
 import zlib
 from collections import OrderedDict
 from functools import lru_cache
-from typing import Callable
 
 import numpy as np
 from scipy import signal
 
 from ..errors import ParameterError
 from ..score import CLOSED_HAT, OPEN_HAT, PEDAL_HAT, Score, TempoMap, Track
+from ..theory import parse_key
 from .additive import raised_cosine
-from .drums import get_kit, render_hit, velocity_layer
+from .drums import TUNED_BELOW_HZ, get_kit, kit_tuning, render_hit, velocity_layer
 from .instruments import Timbre, get_timbre
 from .voice import render_note
 
@@ -103,22 +103,27 @@ def _onsets(track: Track, tempo: TempoMap, sr: int) -> tuple[np.ndarray, np.ndar
     return s, np.maximum(e - s, 1)
 
 
-@lru_cache(maxsize=512)
-def drum_hit(kit: str, pitch: int, layer: int, variant: int, *, sr: int) -> np.ndarray:
+@lru_cache(maxsize=1024)
+def drum_hit(kit: str, pitch: int, layer: int, variant: int, *, sr: int, tune: int = 0) -> np.ndarray:
     """One drum hit, synthesized once per process: hits depend on nothing but their key.
 
-    At most 3 kits x 12 pieces x 4 layers x 3 variants (~40 MB) ever exist, and every
-    groove reuses them, so they are kept across renders (read-only).
+    A few hundred exist in practice (kits x pieces x 4 layers x 3 variants, tuned pieces
+    in up to 12 keys; bounded by the LRU) and every groove reuses them, so they are kept
+    across renders (read-only).
     """
     rng = np.random.default_rng(_seed(kit, pitch, layer, variant))
-    hit = render_hit(get_kit(kit)[pitch], layer, sr=sr, rng=rng)
+    hit = render_hit(get_kit(kit)[pitch], layer, sr=sr, rng=rng, tune=tune)
     hit.setflags(write=False)
     return hit
 
 
-def render_drums(track: Track, tempo: TempoMap, *, sr: int, n_samples: int) -> np.ndarray:
-    """The drum track as one mono stem, hits synthesized once per piece/layer/variant."""
+def render_drums(track: Track, tempo: TempoMap, *, sr: int, n_samples: int, tonic: int | None = None) -> np.ndarray:
+    """The drum track as one mono stem, hits synthesized once per piece/layer/variant.
+
+    With the key's ``tonic`` pitch class the kick and toms are tuned to it.
+    """
     kit = get_kit(track.instrument)
+    tune = kit_tuning(kit, tonic)
     buf = np.zeros(n_samples, dtype=np.float32)
     if not track.notes:
         return buf
@@ -134,7 +139,8 @@ def render_drums(track: Track, tempo: TempoMap, *, sr: int, n_samples: int) -> n
         layer = velocity_layer(note.velocity)
         variant = count.get(note.pitch, 0) % DRUM_VARIANTS
         count[note.pitch] = count.get(note.pitch, 0) + 1
-        hit = drum_hit(track.instrument, note.pitch, layer, variant, sr=sr)
+        tuned = tune if any(f < TUNED_BELOW_HZ for f, _, _ in spec.tones) else 0
+        hit = drum_hit(track.instrument, note.pitch, layer, variant, sr=sr, tune=tuned)
         if note.pitch == OPEN_HAT:  # the next closed or pedal hat chokes a ringing open hat
             later = closing[np.searchsorted(closing, start, side="right"):]
             if later.size and later[0] - start + fade < hit.shape[0]:
@@ -223,12 +229,22 @@ def colour_stem(y: np.ndarray, timbre: Timbre, *, sr: int) -> np.ndarray:
     return y
 
 
-def render_track(track: Track, tempo: TempoMap, *, sr: int, n_samples: int) -> np.ndarray:
-    """One track as a mono float32 stem of exactly ``n_samples``."""
-    render: Callable[..., np.ndarray] = render_drums if track.is_drums else render_pitched
-    return render(track, tempo, sr=sr, n_samples=n_samples)
+def render_track(track: Track, tempo: TempoMap, *, sr: int, n_samples: int, tonic: int | None = None) -> np.ndarray:
+    """One track as a mono float32 stem of exactly ``n_samples`` (drums tuned to ``tonic``)."""
+    if track.is_drums:
+        return render_drums(track, tempo, sr=sr, n_samples=n_samples, tonic=tonic)
+    return render_pitched(track, tempo, sr=sr, n_samples=n_samples)
+
+
+def score_tonic(score: Score) -> int | None:
+    """The tonic pitch class of the score's key, or None when it names no key we know."""
+    try:
+        return parse_key(score.key_name).tonic
+    except (ParameterError, AttributeError, TypeError):
+        return None
 
 
 def render_stems(score: Score, *, sr: int, n_samples: int) -> dict[str, np.ndarray]:
     """One mono float32 stem per track, keyed by track.name, each exactly n_samples long."""
-    return {t.name: render_track(t, score.tempo, sr=sr, n_samples=n_samples) for t in score.tracks}
+    tonic = score_tonic(score)
+    return {t.name: render_track(t, score.tempo, sr=sr, n_samples=n_samples, tonic=tonic) for t in score.tracks}
