@@ -2,5 +2,6 @@
 from __future__ import annotations
 
 from .render import render_stems, render_track
+from .voice import warm_up
 
-__all__ = ["render_stems", "render_track"]
+__all__ = ["render_stems", "render_track", "warm_up"]

@@ -7,7 +7,7 @@ import numpy as np
 from scipy import signal
 
 from .additive import BLOCK, adsr, audible_partials, raised_cosine, sum_partials, time_warp
-from .instruments import Timbre
+from .instruments import TIMBRES, Timbre
 
 RING_FLOOR_DB = 70.0  # a decaying note is rendered until its slowest partial is this far down
 
@@ -34,6 +34,15 @@ def _noise_table(lo: float, hi: float, sr: int) -> np.ndarray:
     band = (band / np.std(band)).astype(np.float32)
     band.setflags(write=False)
     return band
+
+
+def warm_up(*, sr: int) -> None:
+    """Build every timbre's noise tables now (a server calls this once, before forking)."""
+    for timbre in TIMBRES.values():
+        if timbre.noise:
+            _noise_table(float(timbre.noise_band[0]), float(timbre.noise_band[1]), sr)
+        if timbre.transient:
+            _noise_table(float(timbre.transient_band[0]), float(timbre.transient_band[1]), sr)
 
 
 def band_noise(n: int, band: tuple[float, float], *, sr: int, rng: np.random.Generator) -> np.ndarray:
