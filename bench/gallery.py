@@ -16,6 +16,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pyloudnorm  # noqa: E402
 import soundfile as sf  # noqa: E402
 from scipy import signal  # noqa: E402
 
@@ -23,7 +24,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from aimusic.config import Settings  # noqa: E402
-from aimusic.mastering import integrated_loudness  # noqa: E402
 from aimusic.melodists import load_melodist  # noqa: E402
 from aimusic.pipeline import GeneratedTrack, GenerationRequest, generate  # noqa: E402
 from aimusic.styles import STYLE_NAMES  # noqa: E402
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         stem = f"{style}_{seed}"
         write_wav(out / f"{stem}.wav", track.audio, sr=track.sample_rate)
         plot_spectrogram(out / f"{stem}.png", track, title=f"{style} (seed {seed}, {track.plan.key.name})")
-        loud = integrated_loudness(track.audio, sr=track.sample_rate)
+        loud = pyloudnorm.Meter(track.sample_rate).integrated_loudness(track.audio.astype(np.float64))
         instruments = ", ".join(f"{t.role}={t.instrument}" for t in track.score.tracks)
         print(f"{style:11s} {seed:5d} {loud:7.2f} {true_peak_dbtp(track.audio):6.2f}  "
               f"{track.timings_ms['render']:5.0f}ms {track.timings_ms['mix']:4.0f}ms  {instruments}")
