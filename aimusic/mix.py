@@ -93,7 +93,7 @@ def duck_envelope(onsets_s: np.ndarray, *, sr: int, n: int, depth: float, recove
     return 1.0 - np.float32(depth) * dip
 
 
-def _effects(part: PartSpec, spec: MixSpec) -> list[pb.Plugin]:
+def _effects(part: PartSpec) -> list[pb.Plugin]:
     fx: list[pb.Plugin] = []
     drive = float(part.effects.get("drive", 0.0))
     if drive:
@@ -105,7 +105,7 @@ def _effects(part: PartSpec, spec: MixSpec) -> list[pb.Plugin]:
     return fx
 
 
-def track_chain(part: PartSpec, spec: MixSpec) -> pb.Pedalboard:
+def track_chain(part: PartSpec) -> pb.Pedalboard:
     """The insert chain of one track: role EQ and compression, then the part's effects."""
     hp, thresh, ratio = ROLE_CHAIN.get(part.role, (40.0, 6.0, 2.0))
     chain: list[pb.Plugin] = []
@@ -114,7 +114,7 @@ def track_chain(part: PartSpec, spec: MixSpec) -> pb.Pedalboard:
     if ratio:
         chain.append(pb.Compressor(threshold_db=REFERENCE_DB + thresh, ratio=ratio, attack_ms=8.0,
                                    release_ms=120.0))
-    return pb.Pedalboard(chain + _effects(part, spec))
+    return pb.Pedalboard(chain + _effects(part))
 
 
 def _part_for(style: StyleSpec, role: str) -> PartSpec:
@@ -155,7 +155,7 @@ def _strips(stems: dict[str, np.ndarray], score: Score, style: StyleSpec, *, sr:
         part = _part_for(style, track.role)
         left, right = pan_gains(track.pan)
         strips.append(_Strip(stem=stem, scale=np.float32(db_to_gain(REFERENCE_DB - level)),
-                             board=track_chain(part, style.mix), post_gain=np.float32(db_to_gain(track.gain_db)),
+                             board=track_chain(part), post_gain=np.float32(db_to_gain(track.gain_db)),
                              left=left, right=right, reverb=float(part.reverb_send),
                              delay=float(part.effects.get("delay", 0.0)),
                              ducked=style.mix.sidechain_duck > 0 and track.role in DUCKED_ROLES))
