@@ -18,6 +18,7 @@ def midi_to_hz(pitch: float) -> float:
 
 
 NOISE_TABLE_S = 4.0   # length of each precomputed band of noise
+NOISE_TABLE_SEED = 2024  # the tables are wavetables: fixed content, read from per-note random points
 
 
 @lru_cache(maxsize=64)
@@ -29,7 +30,7 @@ def _bandpass(lo: float, hi: float, sr: int) -> np.ndarray:
 @lru_cache(maxsize=32)
 def _noise_table(lo: float, hi: float, sr: int) -> np.ndarray:
     """Unit-RMS band-passed noise, built once per band (a fixed seed: it is a wavetable)."""
-    white = np.random.default_rng(len(_noise_table.__name__)).standard_normal(int(NOISE_TABLE_S * sr))
+    white = np.random.default_rng(NOISE_TABLE_SEED).standard_normal(int(NOISE_TABLE_S * sr))
     band = signal.sosfilt(_bandpass(lo, hi, sr), white)
     band = (band / np.std(band)).astype(np.float32)
     band.setflags(write=False)
