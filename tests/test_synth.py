@@ -268,3 +268,12 @@ def test_kick_is_tuned_to_the_key(key, hz):
     f, mag = spectrum(np.concatenate([stem[int(0.06 * SR):int(0.6 * SR)], np.zeros(3 * SR, np.float32)]))
     low = (f > 25) & (f < 100)
     assert f[low][np.argmax(mag[low])] == pytest.approx(hz, rel=0.03)
+
+
+@pytest.mark.parametrize("name", ["organ", "synth_pad", "piano"])
+def test_extreme_notes_render_finite_and_release_gracefully(name):
+    notes = [Note(0.0, 0.001, 0, 0.01), Note(0.5, 200.0, 127, 1.0), Note(1.0, 200.0, 60, 1.0)]
+    y = render_track(Track("pad", name, "pad", notes), TEMPO, sr=SR, n_samples=40 * SR)
+    assert y.shape == (40 * SR,) and np.all(np.isfinite(y))
+    assert clicks(y) == 0
+    assert np.max(np.abs(y[int(36 * SR):])) < 1e-3 * np.max(np.abs(y))   # released by the 30 s cap

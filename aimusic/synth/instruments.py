@@ -49,7 +49,7 @@ class Timbre:
     drive: float = 0.0               # stem-level waveshaping amount 0..1
     cabinet_hz: float = 0.0          # stem-level cabinet low-pass (0 = none)
     rotary: float = 0.0              # stem-level rotary speaker depth 0..1
-    max_seconds: float = 8.0         # a ringing note is cut (with a fade) after this
+    max_seconds: float = 30.0        # a note longer than this is released early (bounds memory)
 
 
 def _t(**kw: object) -> Timbre:

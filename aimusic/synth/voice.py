@@ -147,6 +147,8 @@ def render_note(timbre: Timbre, pitch: int, velocity: float, hold: int, *, sr: i
     numpy.ndarray
         float32 note, starting and ending at zero.
     """
+    release = int(timbre.release * sr)
+    hold = min(hold, max(int(timbre.max_seconds * sr) - release, 1))  # over-long: release in time
     n = note_samples(timbre, pitch, hold, sr=sr)
     freqs, amps, decays, phases, ratios = partial_table(timbre, pitch, velocity, sr=sr, rng=rng)
     gain = None
