@@ -99,14 +99,21 @@ def _effects(part: PartSpec) -> list[pb.Plugin]:
     if drive:
         fx += [pb.Distortion(drive_db=6.0 + 14.0 * drive), pb.LowpassFilter(cutoff_frequency_hz=5500.0),
                pb.Gain(gain_db=-(4.0 + 8.0 * drive))]
-    chorus = float(part.effects.get("chorus", 0.0))
-    if chorus:
-        fx.append(pb.Chorus(rate_hz=0.6, depth=0.3, centre_delay_ms=8.0, feedback=0.1, mix=chorus))
     return fx
 
 
+def stereo_chorus(amount: float) -> tuple[pb.Pedalboard, pb.Pedalboard]:
+    """Two choruses with different rates and delays, one per side: a mono part made wide.
+
+    One chorus on both channels would move them together and stay mono; unrelated
+    modulation left and right decorrelates the sides, which the ear hears as width.
+    """
+    return (pb.Pedalboard([pb.Chorus(rate_hz=0.55, depth=0.3, centre_delay_ms=7.0, feedback=0.1, mix=amount)]),
+            pb.Pedalboard([pb.Chorus(rate_hz=0.79, depth=0.3, centre_delay_ms=11.0, feedback=0.1, mix=amount)]))
+
+
 def track_chain(part: PartSpec) -> pb.Pedalboard:
-    """The insert chain of one track: role EQ and compression, then the part's effects."""
+    """The insert chain of one track: role EQ and compression, then drive (chorus is stereo, later)."""
     hp, thresh, ratio = ROLE_CHAIN.get(part.role, (40.0, 6.0, 2.0))
     chain: list[pb.Plugin] = []
     if hp:
@@ -141,6 +148,7 @@ class _Strip:
     reverb: float
     delay: float
     ducked: bool
+    chorus: tuple[pb.Pedalboard, pb.Pedalboard] | None = None
 
 
 def _strips(stems: dict[str, np.ndarray], score: Score, style: StyleSpec, *, sr: int) -> list[_Strip]:
@@ -158,7 +166,9 @@ def _strips(stems: dict[str, np.ndarray], score: Score, style: StyleSpec, *, sr:
                              board=track_chain(part), post_gain=np.float32(db_to_gain(track.gain_db)),
                              left=left, right=right, reverb=float(part.reverb_send),
                              delay=float(part.effects.get("delay", 0.0)),
-                             ducked=style.mix.sidechain_duck > 0 and track.role in DUCKED_ROLES))
+                             ducked=style.mix.sidechain_duck > 0 and track.role in DUCKED_ROLES,
+                             chorus=stereo_chorus(float(part.effects["chorus"])) if part.effects.get("chorus")
+                             else None))
     return strips
 
 
@@ -200,10 +210,14 @@ def mix_score(stems: dict[str, np.ndarray], score: Score, style: StyleSpec, *, s
             y *= strip.post_gain
             if duck is not None and strip.ducked:
                 y *= duck
+            y_left = y_right = y
+            if strip.chorus is not None:
+                y_left = strip.chorus[0](y[None, :], sr, reset=False)[0]
+                y_right = strip.chorus[1](y[None, :], sr, reset=False)[0]
             for bus, amount in ((dry, 1.0), (rev, strip.reverb), (dly, strip.delay)):
                 if bus is not None and amount:
-                    bus[0] += np.float32(amount * strip.left) * y
-                    bus[1] += np.float32(amount * strip.right) * y
+                    bus[0] += np.float32(amount * strip.left) * y_left
+                    bus[1] += np.float32(amount * strip.right) * y_right
         if dly is not None:
             echoes = delay_board(dly, sr, reset=False)
             dry += echoes

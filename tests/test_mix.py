@@ -188,3 +188,20 @@ def test_silent_stems_give_silence_not_noise():
     stems = {t.name: np.zeros(2 * SR, dtype=np.float32) for t in score.tracks}
     mix = mix_score(stems, score, get_style("electronic"), sr=SR)
     assert mix.shape == (2 * SR, 2) and np.all(np.isfinite(mix)) and not np.any(mix)
+
+
+def test_chorus_makes_a_centred_pad_wide():
+    pad = Track("pad", "synth_pad", "pad", [Note(0.0, 12.0, 57, 0.8), Note(0.0, 12.0, 64, 0.8)], pan=0.0)
+    score = Score([pad], TempoMap(120.0), 4, 4, "A minor", 6.0)
+    stems = render_stems(score, sr=SR, n_samples=6 * SR)
+    style = get_style("electronic")
+    dry = tuple(replace(p, reverb_send=0.0, effects={}) for p in style.parts)
+
+    def side_share(parts):
+        mix = mix_score(stems, score, replace(style, parts=parts), sr=SR).astype(np.float64)
+        side, mid = mix[:, 0] - mix[:, 1], mix[:, 0] + mix[:, 1]
+        return np.sum(side ** 2) / np.sum(mid ** 2)
+
+    wide = tuple(replace(p, effects={"chorus": 0.5}) if p.role == "pad" else p for p in dry)
+    assert side_share(dry) < 1e-6
+    assert side_share(wide) > 0.01
