@@ -190,15 +190,14 @@ def _rotary(y: np.ndarray, *, sr: int, depth: float, rate: float = 6.2) -> np.nd
     ratio = 2.0 ** (7.0 * depth / 1200.0) - 1.0
     swing = np.float32(ratio / (2.0 * np.pi * rate) * sr)          # samples of excursion
     w = np.float32(2.0 * np.pi * rate / sr)
-    padded = np.concatenate([y, np.zeros(int(swing) + 3, dtype=np.float32)])
     for c0 in range(0, n, STEM_CHUNK):
         pos = np.arange(c0, min(c0 + STEM_CHUNK, n))
         phase = (pos % int(round(sr / rate * 1000))).astype(np.float32) * w   # bounded: keeps float32 exact
         offset = swing * np.sin(phase)
         whole = np.floor(offset)
         frac = offset - whole
-        idx = np.clip(pos + whole.astype(np.int64), 0, n)
-        warped = padded[idx] * (1.0 - frac) + padded[idx + 1] * frac
+        idx = np.clip(pos + whole.astype(np.int64), 0, max(n - 2, 0))   # the stem's edges are silent
+        warped = y[idx] * (1.0 - frac) + y[idx + 1] * frac
         out[c0:c0 + pos.size] = warped * (1.0 - np.float32(0.18 * depth) * (1.0 + np.sin(phase)))
     return out
 
