@@ -185,8 +185,10 @@ def soft_clip(x: np.ndarray) -> np.ndarray:
 
 def _rotary(y: np.ndarray, *, sr: int, depth: float, rate: float = 6.2) -> np.ndarray:
     """Rotary speaker: the horn's Doppler pitch wobble plus its tremolo, chunk by chunk."""
-    out = np.empty_like(y)
     n = y.shape[0]
+    if n < 2:
+        return y
+    out = np.empty_like(y)
     ratio = 2.0 ** (7.0 * depth / 1200.0) - 1.0
     swing = np.float32(ratio / (2.0 * np.pi * rate) * sr)          # samples of excursion
     w = np.float32(2.0 * np.pi * rate / sr)
