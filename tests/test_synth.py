@@ -277,3 +277,12 @@ def test_extreme_notes_render_finite_and_release_gracefully(name):
     assert y.shape == (40 * SR,) and np.all(np.isfinite(y))
     assert clicks(y) == 0
     assert np.max(np.abs(y[int(36 * SR):])) < 1e-3 * np.max(np.abs(y))   # released by the 30 s cap
+
+
+@pytest.mark.parametrize("kit", sorted(KITS))
+def test_drum_hits_die_away_before_they_end(kit):
+    for pitch, spec in get_kit(kit).items():
+        y = render_hit(spec, 3, sr=SR, rng=np.random.default_rng(6)).astype(np.float64)
+        env = np.sqrt(np.convolve(y ** 2, np.ones(441) / 441, mode="same"))
+        tail = env[int(0.9 * y.size):].max() / env.max()
+        assert 20 * np.log10(tail) < -30.0, pitch      # no cymbal stopped in mid-ring

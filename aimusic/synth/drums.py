@@ -21,6 +21,7 @@ from ..score import (CLAP, CLOSED_HAT, CRASH, HIGH_TOM, KICK, LOW_TOM, MID_TOM, 
 from .additive import raised_cosine
 
 VELOCITY_LAYERS = 4
+TAIL_FADE = 0.4           # share of a hit's length over which it fades to silence
 TUNED_BELOW_HZ = 1000.0   # drum tones below this (kick, toms, snare shell) follow the key
 Tone = tuple[float, float, float]  # (frequency Hz, amplitude, decay time constant s)
 
@@ -72,7 +73,7 @@ _ACOUSTIC = {
     HIGH_TOM: HitSpec(tones=((190.0, 1.0, 0.2), (380.0, 0.2, 0.08)), sweep=1.4, sweep_time=0.05, noise=0.2,
                       noise_band=(500.0, 4000.0), noise_decay=0.04, length=0.6, level=0.6),
     CRASH: HitSpec(tones=metal(9.0, 0.3, 0.8), noise=1.0, noise_band=(3000.0, 15000.0), noise_decay=1.1,
-                   highpass=2500.0, length=2.8, level=0.45),
+                   highpass=2500.0, length=3.5, level=0.45),
     RIDE: HitSpec(tones=((3050.0, 0.5, 0.7), (4750.0, 0.4, 0.6), (5800.0, 0.3, 0.45), (6500.0, 0.25, 0.4),
                          (8200.0, 0.2, 0.3)), noise=0.35, noise_band=(4000.0, 14000.0), noise_decay=0.45,
                   click=0.15, highpass=2000.0, length=1.8, level=0.3),
@@ -86,13 +87,13 @@ _JAZZ.update({
     RIDE: replace(_ACOUSTIC[RIDE], noise_decay=0.7, length=2.4, level=0.45),
     CLOSED_HAT: replace(_ACOUSTIC[CLOSED_HAT], level=0.2),
     PEDAL_HAT: replace(_ACOUSTIC[PEDAL_HAT], level=0.25),
-    CRASH: replace(_ACOUSTIC[CRASH], level=0.35, noise_decay=1.5),
+    CRASH: replace(_ACOUSTIC[CRASH], level=0.35, noise_decay=1.5, length=4.5),
 })
 
 _ELECTRONIC = dict(_ACOUSTIC)
 _ELECTRONIC.update({
     KICK: HitSpec(tones=((47.0, 1.0, 0.42),), sweep=4.0, sweep_time=0.035, click=0.45, drive=0.5,
-                  length=0.95, level=1.0),
+                  length=1.4, level=1.0),
     SNARE: HitSpec(tones=((205.0, 0.5, 0.05),), noise=1.0, noise_band=(2000.0, 12000.0), noise_decay=0.14,
                    click=0.25, length=0.4, level=0.7),
     CLAP: HitSpec(noise=1.0, noise_band=(1000.0, 3000.0), noise_decay=0.055, bursts=3, burst_gap=0.007,
@@ -180,7 +181,9 @@ def render_hit(spec: HitSpec, layer: int, *, sr: int, rng: np.random.Generator, 
         y = np.tanh((1.0 + 4.0 * spec.drive) * y / max(float(np.max(np.abs(y))), 1e-9))
     k = int(0.0005 * sr)      # 0.5 ms onset: keeps the attack sharp without a step
     y[:k] *= raised_cosine(k)
-    m = int(0.01 * sr)        # fade the tail so a hit never stops on a jump
+    # a long fade over the end of the hit: a ringing cymbal cut by a short fade sounds
+    # choked, while this reads as the shell or plate dying away a little faster
+    m = max(int(0.01 * sr), int(TAIL_FADE * n))
     y[-m:] *= raised_cosine(m)[::-1]
     y *= spec.level / max(float(np.max(np.abs(y))), 1e-9)
     return y.astype(np.float32)
