@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Mapping
+from typing import Mapping, Protocol
 
 import numpy as np
 import pedalboard as pb
@@ -17,6 +17,8 @@ import pedalboard as pb
 from .mastering import db_to_gain, master
 from .score import KICK, Score
 from .styles import MixSpec, PartSpec, StyleSpec
+from .synth.levels import stem_level_db
+from .synth.render import track_streams
 
 REFERENCE_DB = -20.0    # RMS (of the sounding part) every stem is normalised to
 DUCKED_ROLES = ("pad", "bass")   # what the kick pushes down when MixSpec.sidechain_duck > 0
@@ -34,21 +36,6 @@ ROLE_CHAIN: Mapping[str, tuple[float, float, float]] = MappingProxyType({
     "bass": (0.0, 2.0, 3.0),
     "drums": (0.0, 8.0, 2.5),
 })
-
-
-def stem_level_db(y: np.ndarray, *, sr: int, frame_s: float = 0.05) -> float:
-    """RMS level in dB of the 50 ms frames where ``y`` ((n,) or (n, ch)) plays, gated at -45 dB."""
-    n = int(frame_s * sr)
-    width = n * (y.shape[1] if y.ndim == 2 else 1)
-    frames = y[: (y.shape[0] // n) * n].reshape(-1, width)
-    if frames.size == 0:
-        return -np.inf
-    power = np.einsum("ij,ij->i", frames, frames, dtype=np.float64) / width
-    loudest = float(np.max(power))
-    if loudest <= 0.0:
-        return -np.inf
-    sounding = power[power > loudest * 10 ** (-45 / 10)]
-    return float(10.0 * np.log10(np.mean(sounding)))
 
 
 def pan_gains(pan: float) -> tuple[float, float]:
@@ -135,11 +122,35 @@ def _kick_onsets(score: Score) -> np.ndarray:
     return score.tempo.seconds(np.asarray(beats, dtype=np.float64))
 
 
+class StemSource(Protocol):
+    """Where a strip reads its stem: a level known up front and consecutive chunks."""
+
+    level_db: float
+
+    def read(self, m: int) -> np.ndarray:
+        """The next ``m`` samples (a fresh float32 array the mixer may modify)."""
+
+
+class ArraySource:
+    """A whole stem already in memory, measured with :func:`stem_level_db`."""
+
+    def __init__(self, stem: np.ndarray, *, sr: int) -> None:
+        self.stem = stem
+        self.level_db = stem_level_db(stem, sr=sr)
+        self.pos = 0
+
+    def read(self, m: int) -> np.ndarray:
+        """The next ``m`` samples of the stem, copied."""
+        y = np.array(self.stem[self.pos:self.pos + m], dtype=np.float32)
+        self.pos += m
+        return y
+
+
 @dataclass
 class _Strip:
-    """One track's channel strip while streaming: its stem, level, chain, pan and sends."""
+    """One track's channel strip while streaming: its source, level, chain, pan and sends."""
 
-    stem: np.ndarray
+    source: StemSource
     scale: np.float32
     board: pb.Pedalboard
     post_gain: np.float32
@@ -151,18 +162,15 @@ class _Strip:
     chorus: tuple[pb.Pedalboard, pb.Pedalboard] | None = None
 
 
-def _strips(stems: dict[str, np.ndarray], score: Score, style: StyleSpec, *, sr: int) -> list[_Strip]:
+def _strips(sources: dict[str, StemSource], score: Score, style: StyleSpec) -> list[_Strip]:
     strips = []
     for track in score.tracks:
-        stem = stems.get(track.name)
-        if stem is None:
-            continue
-        level = stem_level_db(stem, sr=sr)
-        if not np.isfinite(level):
+        source = sources.get(track.name)
+        if source is None or not np.isfinite(source.level_db):
             continue
         part = _part_for(style, track.role)
         left, right = pan_gains(track.pan)
-        strips.append(_Strip(stem=stem, scale=np.float32(db_to_gain(REFERENCE_DB - level)),
+        strips.append(_Strip(source=source, scale=np.float32(db_to_gain(REFERENCE_DB - source.level_db)),
                              board=track_chain(part), post_gain=np.float32(db_to_gain(track.gain_db)),
                              left=left, right=right, reverb=float(part.reverb_send),
                              delay=float(part.effects.get("delay", 0.0)),
@@ -173,16 +181,33 @@ def _strips(stems: dict[str, np.ndarray], score: Score, style: StyleSpec, *, sr:
 
 
 def mix_score(stems: dict[str, np.ndarray], score: Score, style: StyleSpec, *, sr: int) -> np.ndarray:
+    """(n_samples, 2) float32 stereo, mastered, from whole stems (see :func:`mix_sources`)."""
+    n = max((s.shape[0] for s in stems.values()), default=0)
+    return mix_sources({k: ArraySource(v, sr=sr) for k, v in stems.items()}, score, style, sr=sr, n_samples=n)
+
+
+def render_mix(score: Score, style: StyleSpec, *, sr: int, n_samples: int) -> np.ndarray:
+    """Render and mix ``score`` in one stream: no track is ever held whole in memory.
+
+    Each track's :class:`~aimusic.synth.stream.TrackStream` predicts its level from its
+    notes, then hands the mixer one chunk at a time; only the stereo output is full length.
+    """
+    return mix_sources(track_streams(score, sr=sr, n_samples=n_samples), score, style, sr=sr,
+                       n_samples=n_samples)
+
+
+def mix_sources(sources: dict[str, StemSource], score: Score, style: StyleSpec, *, sr: int,
+                n_samples: int) -> np.ndarray:
     """(n_samples, 2) float32 stereo, mastered: effects, panning, master bus, loudness, peak.
 
     The mix streams through the piece in chunks of a few seconds, with every effect keeping
     its state across chunks (``reset=False``), so the buses stay small and hot in cache
-    whatever the length: only the stems and the output are full length.
+    whatever the length: only the output is full length.
     """
     spec = style.mix
-    n = max((s.shape[0] for s in stems.values()), default=0)
+    n = n_samples
     out = np.zeros((n, 2), dtype=np.float32)
-    strips = _strips(stems, score, style, sr=sr)
+    strips = _strips(sources, score, style)
     kicks = _kick_onsets(score) if spec.sidechain_duck > 0 else np.zeros(0)
     recover = 0.3 * score.tempo.seconds_per_beat
     use_delay = any(s.delay for s in strips)
@@ -206,7 +231,9 @@ def mix_score(stems: dict[str, np.ndarray], score: Score, style: StyleSpec, *, s
         duck = (duck_envelope(kicks - c0 / sr, sr=sr, n=m, depth=spec.sidechain_duck, recover_s=recover)
                 if kicks.size else None)
         for strip in strips:
-            y = strip.board(strip.stem[c0:c1][None, :] * strip.scale, sr, reset=False)[0]
+            y = strip.source.read(m)
+            y *= strip.scale
+            y = strip.board(y[None, :], sr, reset=False)[0]
             y *= strip.post_gain
             if duck is not None and strip.ducked:
                 y *= duck

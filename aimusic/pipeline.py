@@ -1,4 +1,4 @@
-"""generate(request) -> GeneratedTrack: the one function that chains plan, compose, render, mix.
+"""generate(request) -> GeneratedTrack: the one function that chains plan, compose and render_mix.
 
 The web layer and the CLI both call :func:`generate`; nothing here knows about HTTP.
 """
@@ -13,10 +13,9 @@ from .compose.arrange import compose
 from .compose.melody_context import Melodist
 from .compose.planner import SongPlan, plan_song
 from .config import SAMPLE_RATE
-from .mix import mix_score
+from .mix import render_mix
 from .score import Score
 from .styles import get_style
-from .synth.render import render_stems
 
 MAX_SEED = 2**32 - 1
 
@@ -74,10 +73,8 @@ def generate(request: GenerationRequest, melodist: Melodist, *, sample_rate: int
     score = compose(plan, style, melodist, rng=rng, temperature=request.temperature)
     t2 = time.perf_counter()
     n_samples = int(round(request.duration * sample_rate))
-    stems = render_stems(score, sr=sample_rate, n_samples=n_samples)
+    audio = render_mix(score, style, sr=sample_rate, n_samples=n_samples)   # streamed: no whole stems
     t3 = time.perf_counter()
-    audio = mix_score(stems, score, style, sr=sample_rate)
-    t4 = time.perf_counter()
-    timings.update(plan=(t1 - t0) * 1e3, compose=(t2 - t1) * 1e3, render=(t3 - t2) * 1e3, mix=(t4 - t3) * 1e3)
+    timings.update(plan=(t1 - t0) * 1e3, compose=(t2 - t1) * 1e3, render_mix=(t3 - t2) * 1e3)
     return GeneratedTrack(audio=audio, sample_rate=sample_rate, plan=plan, score=score, seed=seed,
                           melody_engine=melodist.name, timings_ms=timings)

@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     print(f"melody engine: {info.name}" + (f" (fallback: {info.error})" if info.error else ""))
-    print(f"{'style':11s} {'seed':>5s} {'LUFS':>7s} {'dBTP':>6s}  {'render':>7s} {'mix':>6s}  instruments")
+    print(f"{'style':11s} {'seed':>5s} {'LUFS':>7s} {'dBTP':>6s}  {'render+mix':>10s}  instruments")
     for style in args.styles:
         seed = SEEDS.get(style, 1)
         track = generate(GenerationRequest(style=style, duration=args.duration, seed=seed), info.melodist)
@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         loud = pyloudnorm.Meter(track.sample_rate).integrated_loudness(track.audio.astype(np.float64))
         instruments = ", ".join(f"{t.role}={t.instrument}" for t in track.score.tracks)
         print(f"{style:11s} {seed:5d} {loud:7.2f} {true_peak_dbtp(track.audio):6.2f}  "
-              f"{track.timings_ms['render']:5.0f}ms {track.timings_ms['mix']:4.0f}ms  {instruments}")
+              f"{track.timings_ms['render_mix']:8.0f}ms  {instruments}")
     return 0
 
 

@@ -1,0 +1,139 @@
+"""Rendered notes and drum hits, each synthesized once and kept per process.
+
+A note that repeats (same instrument, pitch, velocity bucket and held length) is rendered
+once and added again (kept in a bounded per-process cache), and a drum hit is keyed by
+piece, velocity layer and one of a few round-robin variants, so a four-minute groove costs a
+handful of syntheses.
+"""
+from __future__ import annotations
+
+import threading
+import zlib
+from collections import OrderedDict
+from functools import lru_cache
+
+import numpy as np
+
+from ..errors import ParameterError
+from ..score import Score, TempoMap, Track
+from ..theory import parse_key
+from .drums import get_kit, render_hit
+from .instruments import Timbre
+from .voice import render_note
+
+VELOCITY_BUCKETS = 8       # timbre (brightness) changes in steps of 1/8 velocity
+HOLD_QUANTUM_S = 0.005     # held lengths rounded to 5 ms for the note cache
+NOTE_CACHE_MB = 48         # rendered notes kept across renders (per process)
+
+
+class NoteCache:
+    """Rendered notes by (instrument, pitch, velocity bucket, held length, rate), LRU by bytes.
+
+    A note is a pure function of its key, so keeping it across renders changes no output,
+    only the time: a worker that has played a style before has most of its notes already.
+    Thread-safe; arrays are stored read-only.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self._items: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> np.ndarray | None:
+        """The cached note, or None; a hit becomes the most recently used."""
+        with self._lock:
+            y = self._items.get(key)
+            if y is not None:
+                self._items.move_to_end(key)
+            return y
+
+    def put(self, key: tuple, y: np.ndarray) -> None:
+        """Keep ``y``, evicting the least recently used notes beyond ``max_bytes``."""
+        if y.nbytes > self.max_bytes:
+            return
+        y.setflags(write=False)
+        with self._lock:
+            if key in self._items:
+                return
+            self._items[key] = y
+            self.bytes += y.nbytes
+            while self.bytes > self.max_bytes:
+                _, old = self._items.popitem(last=False)
+                self.bytes -= old.nbytes
+
+    def clear(self) -> None:
+        """Forget every note (benchmarks measure cold renders with this)."""
+        with self._lock:
+            self._items.clear()
+            self.bytes = 0
+
+
+NOTE_CACHE = NoteCache(max_bytes=NOTE_CACHE_MB << 20)
+
+
+def velocity_gain(velocity: float | np.ndarray) -> float | np.ndarray:
+    """Amplitude for a velocity: a power curve, about -10 dB at half velocity."""
+    if isinstance(velocity, np.ndarray):
+        return velocity ** 1.6
+    return float(velocity) ** 1.6
+
+
+def note_seed(*parts: object) -> list[int]:
+    """Stable seed words for a note's Generator (no global state, same note -> same samples)."""
+    return [zlib.crc32(str(p).encode()) for p in parts]
+
+
+def onsets(track: Track, tempo: TempoMap, sr: int) -> tuple[np.ndarray, np.ndarray]:
+    """Start sample and held length (>= 1) of every note of ``track``."""
+    starts = np.array([n.start for n in track.notes], dtype=np.float64)
+    ends = np.array([n.end for n in track.notes], dtype=np.float64)
+    s = np.rint(tempo.seconds(starts) * sr).astype(np.int64)
+    e = np.rint(tempo.seconds(ends) * sr).astype(np.int64)
+    return s, np.maximum(e - s, 1)
+
+
+def note_key(instrument: str, pitch: int, velocity: float, hold: int, *, sr: int) -> tuple:
+    """Cache key of a pitched note: velocity in buckets, held length in 5 ms steps."""
+    quantum = max(int(HOLD_QUANTUM_S * sr), 1)
+    bucket = max(1, round(velocity * VELOCITY_BUCKETS))
+    return (instrument, pitch, bucket, max(1, int(round(hold / quantum))), sr)
+
+
+def key_velocity_hold(key: tuple) -> tuple[float, int]:
+    """The velocity and held samples a note key stands for."""
+    quantum = max(int(HOLD_QUANTUM_S * key[4]), 1)
+    return key[2] / VELOCITY_BUCKETS, key[3] * quantum
+
+
+def pitched_note(key: tuple, timbre: Timbre) -> np.ndarray:
+    """The rendered note for ``key`` (from :data:`NOTE_CACHE`, or synthesized and kept)."""
+    y = NOTE_CACHE.get(key)
+    if y is None:
+        velocity, hold = key_velocity_hold(key)
+        rng = np.random.default_rng(note_seed(*key[:4]))
+        y = render_note(timbre, key[1], velocity, hold, sr=key[4], rng=rng)
+        NOTE_CACHE.put(key, y)
+    return y
+
+
+@lru_cache(maxsize=1024)
+def drum_hit(kit: str, pitch: int, layer: int, variant: int, *, sr: int, tune: int = 0) -> np.ndarray:
+    """One drum hit, synthesized once per process: hits depend on nothing but their key.
+
+    A few hundred exist in practice (kits x pieces x 4 layers x 3 variants, tuned pieces
+    in up to 12 keys; bounded by the LRU) and every groove reuses them, so they are kept
+    across renders (read-only).
+    """
+    rng = np.random.default_rng(note_seed(kit, pitch, layer, variant))
+    hit = render_hit(get_kit(kit)[pitch], layer, sr=sr, rng=rng, tune=tune)
+    hit.setflags(write=False)
+    return hit
+
+
+def score_tonic(score: Score) -> int | None:
+    """The tonic pitch class of the score's key, or None when it names no key we know."""
+    try:
+        return parse_key(score.key_name).tonic
+    except (ParameterError, AttributeError, TypeError):
+        return None
