@@ -14,7 +14,7 @@ from ..score import Note, Score, Track
 from ..styles import PartSpec, StyleSpec
 from .bass import BASS_PATTERNS
 from .drums import write_drums
-from .feel import apply_feel
+from .feel import apply_feel, clamp
 from .harmony import HARMONY_PATTERNS, voice_chord
 from .melody_context import ChordSpan, MelodyContext, Melodist
 from .planner import Section, SongPlan
@@ -35,7 +35,7 @@ def _context(plan: SongPlan, style: StyleSpec, part: PartSpec, start: float, end
     return MelodyContext(key=plan.key, beats_per_bar=plan.beats_per_bar, beat_unit=plan.beat_unit,
                          start=start, length=end - start, chords=_spans_in(plan, start, end),
                          register=part.register, style_tag=m.model_tag, step=m.step,
-                         density=float(np.clip(m.density * plan.density, 0.1, 0.95)),
+                         density=clamp(m.density * plan.density, 0.1, 0.95),
                          rest_prob=m.rest_prob, long_note_prob=m.long_note_prob, final=final)
 
 
@@ -108,7 +108,7 @@ def write_accompaniment(plan: SongPlan, style: StyleSpec, part: PartSpec, *, rng
 def _dynamics(notes: list[Note], sec: Section) -> list[Note]:
     """Scale velocities by the section's energy: the form breathes."""
     gain = 0.65 + 0.35 * sec.energy
-    return [replace(n, velocity=float(np.clip(n.velocity * gain, 0.05, 1.0))) for n in notes]
+    return [replace(n, velocity=clamp(n.velocity * gain, 0.05, 1.0)) for n in notes]
 
 
 def compose(plan: SongPlan, style: StyleSpec, melodist: Melodist, *, rng: np.random.Generator,
@@ -153,6 +153,6 @@ def _melody_dynamics(notes: list[Note], plan: SongPlan) -> list[Note]:
             if lo <= n.start < hi:
                 phase = ((n.start - lo) / (4 * bpb)) % 1.0
                 swell = 0.9 + 0.12 * np.sin(np.pi * min(phase / 0.75, 1.0))
-                shaped.append(replace(n, velocity=float(np.clip(n.velocity * swell, 0.05, 1.0))))
+                shaped.append(replace(n, velocity=clamp(n.velocity * swell, 0.05, 1.0)))
         out += _dynamics(shaped, sec)
     return out

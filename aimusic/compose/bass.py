@@ -5,6 +5,7 @@ import numpy as np
 
 from ..score import Note
 from ..theory import Chord, nearest_pitch_with_class
+from .feel import clamp
 from .harmony import PatternFn
 from .melody_context import ChordSpan
 
@@ -14,7 +15,7 @@ def _root(chord: Chord, register: tuple[int, int]) -> int:
     low, high = register
     target = low + (high - low) // 3
     p = nearest_pitch_with_class(target, chord.root)
-    return int(np.clip(p, low, high))
+    return int(clamp(p, low, high))
 
 
 def _fit(pitch: int, register: tuple[int, int]) -> int:

@@ -9,6 +9,7 @@ import numpy as np
 
 from ..score import (CLAP, CLOSED_HAT, CRASH, HIGH_TOM, KICK, LOW_TOM, MID_TOM, OPEN_HAT,
                      PEDAL_HAT, RIDE, SIDE_STICK, SNARE, Note)
+from .feel import clamp
 from .planner import Section
 
 _LEVEL = {"x": 0.95, "o": 0.62, "g": 0.22}
@@ -43,7 +44,7 @@ def _bar(pattern: dict[int, str], origin: float, steps_per_beat: int, scale: flo
             if ch == ".":
                 continue
             vel = _LEVEL[ch] * scale * float(rng.uniform(0.9, 1.06))
-            notes.append(Note(origin + step / steps_per_beat, 0.25, pitch, float(np.clip(vel, 0.05, 1.0))))
+            notes.append(Note(origin + step / steps_per_beat, 0.25, pitch, clamp(vel, 0.05, 1.0)))
     return notes
 
 

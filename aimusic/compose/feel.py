@@ -5,12 +5,19 @@ swings by the same ratio and the grid logic stays simple.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..score import Note
 
 # Accent of each position in a 4/4 bar (by eighth), the usual strong-weak hierarchy.
 _EIGHTH_ACCENT = (1.0, 0.72, 0.85, 0.72, 0.93, 0.72, 0.85, 0.72)
+
+
+def clamp(x: float, low: float, high: float) -> float:
+    """``x`` limited to ``[low, high]`` (scalar; np.clip costs far more on Python floats)."""
+    return float(min(max(x, low), high))
 
 
 def swing_position(beat: float, ratio: float) -> float:
@@ -21,7 +28,7 @@ def swing_position(beat: float, ratio: float) -> float:
     """
     if ratio == 0.5:
         return beat
-    whole = np.floor(beat)
+    whole = math.floor(beat)
     frac = beat - whole
     if frac < 0.5:
         swung = frac * ratio / 0.5
@@ -55,7 +62,7 @@ def apply_feel(notes: list[Note], *, swing: float, rng: np.random.Generator, jit
     for note, off in zip(notes, offsets):
         start = swing_position(note.start, swing)
         end = swing_position(note.end, swing) if note.length < 1.0 else note.end
-        start = max(0.0, start + float(np.clip(off, -2.5 * jitter_beats, 2.5 * jitter_beats)))
+        start = max(0.0, start + clamp(float(off), -2.5 * jitter_beats, 2.5 * jitter_beats))
         length = max(end - start, 0.6 * note.length)
         if end_limit is not None:
             length = min(length, end_limit - start)
@@ -64,5 +71,5 @@ def apply_feel(notes: list[Note], *, swing: float, rng: np.random.Generator, jit
         velocity = note.velocity
         if accent_depth:
             velocity *= (1.0 - accent_depth) + accent_depth * accent(note.start, beats_per_bar)
-        out.append(Note(start, length, note.pitch, float(np.clip(velocity, 0.05, 1.0))))
+        out.append(Note(start, length, note.pitch, clamp(velocity, 0.05, 1.0)))
     return out
