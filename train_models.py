@@ -42,7 +42,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         rng = np.random.default_rng(args.seed)
         chosen = []
         for style in sorted({r.style for r in train_records}):
-            cands = [r for r in pool if r.style == style and len(r.notes) <= 400]
+            cands = [r for r in pool if r.style == style]
             idx = rng.permutation(len(cands))[:args.per_style]
             chosen += [cands[i] for i in sorted(idx)]
         table = compare_generated(load_model_melodist(args.model), chosen, seed=args.seed,

@@ -16,7 +16,7 @@ from .events import (BOS_DUR, BOS_PITCH, DURATIONS, N_PITCH, REST, chord_feature
                      pitch_from_index, style_index)
 from .sample import NumpyMelodyStepper, nucleus_sample
 
-TOP_P = 0.92
+TOP_P = 0.98            # keeps rare events (rests, leaps) close to their real rates
 NATURAL_CENTER = 67      # MIDI pitch near the middle of the training melodies
 _DUR_TICKS = np.array(DURATIONS)
 
@@ -101,6 +101,8 @@ class ModelMelodist:
 
     @staticmethod
     def _chord(context: MelodyContext, beat: float) -> tuple[int, str]:
+        if not context.chords:                       # no harmony given: the key's tonic triad
+            return context.key.tonic, "min" if mode_index(context.key.mode) else "maj"
         chord = context.chord_at(beat)
         return chord.root, chord.quality
 
