@@ -5,6 +5,19 @@ Usage: ``python bench/bench_melody.py [--model models/melody.pt] [--runs 7]``
 Prints a table: for a 30-second section (60 beats at 120 bpm) and shorter ones, the
 median and best wall time of ``ModelMelodist.melody`` over ``--runs`` runs, with the note
 count. Target: at most 30 ms for the 60-beat section.
+
+Measured 2026-11-25 on the shared 2-core build machine (other jobs running), melody-lstm-v1::
+
+            section      style  notes  median ms  best ms  ms/note
+           16 beats       folk     21       4.94     3.96    0.235
+           16 beats  classical     15       3.41     2.76    0.227
+           16 beats        pop     20       6.03     4.36    0.301
+           32 beats       folk     44       9.28     7.78    0.211
+           32 beats  classical     30       6.43     5.71    0.214
+           32 beats        pop     38      11.43     5.99    0.301
+           60 beats       folk     80      17.15    13.24    0.214
+           60 beats  classical     61      13.14    10.04    0.215
+           60 beats        pop     68      18.41     9.00    0.271
 """
 from __future__ import annotations
 
