@@ -23,7 +23,7 @@ FIR_HALF = 6              # taps each side of the inter-sample interpolator (12 
 FADE_OUT_S = 0.02
 HOP_S = 0.1              # loudness blocks are four 100 ms hops (400 ms, 75 % overlap)
 LIMIT_BLOCK = 32         # the limiter's gain is computed per block and interpolated
-PEAK_CHUNK = 1 << 18     # samples examined at once by the true-peak estimate
+PEAK_CHUNK = 1 << 16     # samples examined at once by the true-peak estimate (bounds its temporaries)
 
 
 def db_to_gain(db: float) -> float:
@@ -112,15 +112,26 @@ def limiter_blocks(peaks: np.ndarray, *, sr: int, ceiling_db: float, block: int 
     so the moving average, and the linear interpolation between neighbouring block gains
     done by :func:`upsample_gain`, never let a peak through.
     """
-    need = 20.0 * np.log10(np.maximum(peaks / db_to_gain(ceiling_db), 1.0))     # dB to take off
+    # the same arithmetic as written out plainly, in place: a long track has ~10^6 blocks
+    need = peaks / db_to_gain(ceiling_db)
+    np.maximum(need, 1.0, out=need)
+    np.log10(need, out=need)
+    need *= 20.0                                                               # dB to take off
     if not np.any(need > 0.0):
         return np.ones_like(need)
     half = max(int(round(window_s * sr / block)), 1)
     held = ndimage.maximum_filter1d(need, size=2 * (half + 1) + 1)
-    ramp = (release_db_per_s * block / sr) * np.arange(need.size)
-    released = np.maximum.accumulate(held + ramp) - ramp                       # constant dB/s release
-    smooth = ndimage.uniform_filter1d(released, size=2 * half + 1)
-    return np.power(10.0, -smooth / 20.0)
+    del need
+    ramp = np.arange(held.size, dtype=np.float64)
+    ramp *= release_db_per_s * block / sr
+    held += ramp
+    np.maximum.accumulate(held, out=held)
+    held -= ramp                                                               # constant dB/s release
+    del ramp
+    smooth = ndimage.uniform_filter1d(held, size=2 * half + 1)
+    del held
+    np.divide(smooth, -20.0, out=smooth)
+    return np.power(10.0, smooth, out=smooth)
 
 
 def upsample_gain(gains: np.ndarray, n: int, *, block: int = LIMIT_BLOCK, start: int = 0) -> np.ndarray:

@@ -23,7 +23,7 @@ from .voice import render_note
 
 VELOCITY_BUCKETS = 8       # timbre (brightness) changes in steps of 1/8 velocity
 HOLD_QUANTUM_S = 0.005     # held lengths rounded to 5 ms for the note cache
-NOTE_CACHE_MB = 48         # rendered notes kept across renders (per process)
+NOTE_CACHE_MB = 32         # rendered notes kept across renders (per process)
 
 
 class NoteCache:

@@ -12,7 +12,6 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from scipy.linalg.blas import saxpy
 
 from ..errors import ParameterError
 from ..score import CLOSED_HAT, OPEN_HAT, PEDAL_HAT, TempoMap, Track
@@ -64,6 +63,7 @@ class TrackStream:
         self.reach = rotary_reach(self.timbre, sr=sr) if self.timbre is not None else 0
         self.colour = Colour(self.timbre, sr=sr, ref=self.peak) if self.timbre is not None else None
         self.buf = np.zeros(1 << 16, dtype=np.float32)
+        self.scratch = np.empty(1 << 16, dtype=np.float32)
         self.base = 0      # sample index of buf[0]
         self.hi = 0        # samples before this may be non-zero
         self.done = 0      # samples before this are final and coloured
@@ -147,7 +147,11 @@ class TrackStream:
             if m <= 0:
                 continue
             self._cover(start + m)
-            saxpy(y, self.buf, n=m, a=float(self.gains[i]), offy=start - self.base)
+            if self.scratch.shape[0] < m:
+                self.scratch = np.empty(m, dtype=np.float32)
+            scaled = np.multiply(y[:m], np.float32(self.gains[i]), out=self.scratch[:m])
+            seg = self.buf[start - self.base:start - self.base + m]
+            np.add(seg, scaled, out=seg)
             self.hi = max(self.hi, start + m)
 
     def _drop_before(self, start: int) -> None:
