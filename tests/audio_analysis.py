@@ -51,3 +51,20 @@ def click_positions(audio: np.ndarray, *, sr: int, ratio: float = 12.0) -> np.nd
     win = max(1, int(0.01 * sr))
     local = np.sqrt(np.convolve(d ** 2, np.ones(win) / win, mode="same")) + 1e-4
     return np.flatnonzero(d > ratio * local)
+
+
+def swing_ratio(audio: np.ndarray, *, sr: int, tempo: float) -> tuple[float, int]:
+    """(median beat phase of off-beat onsets, how many) heard in the audio at a known tempo.
+
+    0.5 is straight eighths; a swung off-beat lands later (about 0.6-0.67). The onset
+    detector's latency is measured on the on-beat onsets and taken off first.
+    """
+    import librosa
+
+    onsets = librosa.onset.onset_detect(y=to_mono(audio).astype(np.float32), sr=sr, units="time", hop_length=256)
+    phase = onsets * tempo / 60.0
+    near_beat = phase - np.round(phase)
+    latency = float(np.median(near_beat[np.abs(near_beat) < 0.15])) if np.any(np.abs(near_beat) < 0.15) else 0.0
+    position = (phase - latency) % 1.0
+    off = position[(position > 0.3) & (position < 0.9)]
+    return (float(np.median(off)) if off.size else 0.0), int(off.size)

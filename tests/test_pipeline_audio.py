@@ -7,10 +7,10 @@ import pytest
 from aimusic.compose.markov import MarkovMelodist
 from aimusic.config import SAMPLE_RATE
 from aimusic.pipeline import GenerationRequest, GeneratedTrack, generate
-from aimusic.styles import STYLE_NAMES
+from aimusic.styles import STYLE_NAMES, STYLES
 from aimusic.theory import parse_key
 
-from .audio_analysis import click_positions, estimate_key, estimate_tempo
+from .audio_analysis import click_positions, estimate_key, estimate_tempo, swing_ratio
 
 MARKOV = MarkovMelodist()
 _CACHE: dict[GenerationRequest, GeneratedTrack] = {}
@@ -90,3 +90,12 @@ def test_seed_is_reported_when_not_given() -> None:
     assert 0 <= track.seed <= 2**32 - 1
     again = generate(GenerationRequest(style="rock", duration=2.0, seed=track.seed), MARKOV)
     assert np.array_equal(track.audio, again.audio)
+
+
+@pytest.mark.parametrize("style, tempo", [("jazz", 100), ("jazz", 150), ("blues", 80), ("blues", 110),
+                                          ("rock", 120), ("electronic", 126)])
+def test_swing_heard_in_the_onsets(style: str, tempo: int) -> None:
+    track = render(GenerationRequest(style=style, duration=20.0, tempo=tempo, seed=1))
+    ratio, count = swing_ratio(track.audio, sr=track.sample_rate, tempo=tempo)
+    assert count >= 10
+    assert ratio == pytest.approx(STYLES[style].swing, abs=0.03), f"{style}: off-beats at {ratio:.3f}"
