@@ -23,7 +23,8 @@ from .voice import render_note
 
 VELOCITY_BUCKETS = 8       # timbre (brightness) changes in steps of 1/8 velocity
 HOLD_QUANTUM_S = 0.005     # held lengths rounded to 5 ms for the note cache
-NOTE_CACHE_MB = 32         # rendered notes kept across renders (per process)
+NOTE_CACHE_MB = 16         # rendered notes kept across renders (per process)
+RENDER_NOTES_MB = 24       # rendered notes kept within one render for their later repeats
 
 
 class NoteCache:
@@ -115,6 +116,42 @@ def pitched_note(key: tuple, timbre: Timbre) -> np.ndarray:
         y = render_note(timbre, key[1], velocity, hold, sr=key[4], rng=rng)
         NOTE_CACHE.put(key, y)
     return y
+
+
+class RenderNotes:
+    """The pitched notes of one render, each kept only while a later note of it repeats it.
+
+    The whole note list is known before the first chunk, so this store does what an LRU
+    cannot: over budget it drops the note whose next use is furthest ahead (Belady's rule),
+    and a note with no later use is let go at once. Behind it, :data:`NOTE_CACHE` keeps
+    notes across renders. Either way a note's samples are the same, only the time differs.
+    """
+
+    def __init__(self, uses: dict[tuple, list[int]], *, max_bytes: int = RENDER_NOTES_MB << 20) -> None:
+        self.uses = {k: sorted(v) for k, v in uses.items()}
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self._count: dict[tuple, int] = {}
+        self._kept: dict[tuple, tuple[int, np.ndarray]] = {}
+
+    def get(self, key: tuple, timbre: Timbre) -> np.ndarray:
+        """The note for ``key``; call once per use, in the order of :attr:`uses`."""
+        k = self._count.get(key, 0)
+        self._count[key] = k + 1
+        kept = self._kept.pop(key, None)
+        if kept is not None:
+            self.bytes -= kept[1].nbytes
+            y = kept[1]
+        else:
+            y = pitched_note(key, timbre)
+        later = self.uses.get(key, ())
+        if k + 1 < len(later):
+            self._kept[key] = (later[k + 1], y)
+            self.bytes += y.nbytes
+            while self.bytes > self.max_bytes:
+                furthest = max(self._kept, key=lambda q: self._kept[q][0])
+                self.bytes -= self._kept.pop(furthest)[1].nbytes
+        return y
 
 
 @lru_cache(maxsize=1024)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..score import Score, TempoMap, Track
-from .notes import NOTE_CACHE, NoteCache, drum_hit, score_tonic, velocity_gain
+from .notes import NOTE_CACHE, NoteCache, RenderNotes, drum_hit, score_tonic, velocity_gain
 from .stream import TrackStream
 
 __all__ = ["NOTE_CACHE", "NoteCache", "drum_hit", "render_stems", "render_track", "score_tonic",
@@ -23,7 +23,15 @@ def render_track(track: Track, tempo: TempoMap, *, sr: int, n_samples: int, toni
 def track_streams(score: Score, *, sr: int, n_samples: int) -> dict[str, TrackStream]:
     """One :class:`TrackStream` per track, keyed by track.name, ready to be read chunk by chunk."""
     tonic = score_tonic(score)
-    return {t.name: TrackStream(t, score.tempo, sr=sr, n_samples=n_samples, tonic=tonic) for t in score.tracks}
+    streams = {t.name: TrackStream(t, score.tempo, sr=sr, n_samples=n_samples, tonic=tonic) for t in score.tracks}
+    uses: dict[tuple, list[int]] = {}
+    for stream in streams.values():
+        for key, starts in stream.uses().items():
+            uses.setdefault(key, []).extend(starts)
+    shared = RenderNotes(uses)   # one store: the tracks are read side by side, chunk by chunk
+    for stream in streams.values():
+        stream.notes = shared
+    return streams
 
 
 def render_stems(score: Score, *, sr: int, n_samples: int) -> dict[str, np.ndarray]:

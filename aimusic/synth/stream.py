@@ -21,7 +21,7 @@ from .drums import TUNED_BELOW_HZ, get_kit, kit_tuning, velocity_layer
 from .instruments import get_timbre
 from .levels import (driven_power, frame_length, frame_power, gated_level_db, note_power, spread,
                      timbre_calibration)
-from .notes import drum_hit, key_velocity_hold, note_key, onsets, pitched_note, velocity_gain
+from .notes import RenderNotes, drum_hit, key_velocity_hold, note_key, onsets, velocity_gain
 
 DRUM_VARIANTS = 3          # round-robin noise variants per piece and layer
 CHOKE_FADE_S = 0.008       # how fast a closing hi-hat silences an open one
@@ -48,6 +48,7 @@ class TrackStream:
     def __init__(self, track: Track, tempo: TempoMap, *, sr: int, n_samples: int,
                  tonic: int | None = None) -> None:
         self.track, self.sr, self.n = track, sr, n_samples
+        self.keys: dict[int, tuple] = {}
         self.pos = 0
         starts, holds = onsets(track, tempo, sr) if track.notes else (np.zeros(0, np.int64),) * 2
         keep = np.flatnonzero(starts < n_samples)
@@ -60,6 +61,7 @@ class TrackStream:
             self._prepare_drums(tonic)
         else:
             self._prepare_pitched(holds)
+        self.notes = RenderNotes(self.uses())
         self.reach = rotary_reach(self.timbre, sr=sr) if self.timbre is not None else 0
         self.colour = Colour(self.timbre, sr=sr, ref=self.peak) if self.timbre is not None else None
         self.buf = np.zeros(1 << 16, dtype=np.float32)
@@ -107,6 +109,14 @@ class TrackStream:
                             else _hit_power(*key[:4], sr, tuned))
         self._predict(profiles, (1.0, 0.0, None))
 
+    def uses(self) -> dict[tuple, list[int]]:
+        """Onset samples of every pitched note key this track plays (for a shared :class:`RenderNotes`)."""
+        uses: dict[tuple, list[int]] = {}
+        for i in self.order:
+            if int(i) in self.keys:
+                uses.setdefault(self.keys[int(i)], []).append(int(self.starts[i]))
+        return uses
+
     def _hit(self, i: int) -> np.ndarray:
         key, keep = self.hits[i]
         hit = drum_hit(*key[:4], sr=self.sr, tune=key[4])
@@ -141,7 +151,7 @@ class TrackStream:
         while self._next < self.order.size and self.starts[self.order[self._next]] < horizon:
             i = int(self.order[self._next])
             self._next += 1
-            y = self._hit(i) if self.timbre is None else pitched_note(self.keys[i], self.timbre)
+            y = self._hit(i) if self.timbre is None else self.notes.get(self.keys[i], self.timbre)
             start = int(self.starts[i])
             m = min(y.shape[0], self.n - start)
             if m <= 0:
