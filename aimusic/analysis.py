@@ -1,4 +1,8 @@
-"""Measurements a listener cares about, made on rendered audio: tempo, key, clicks, loudness."""
+"""Measurements a listener cares about, made on rendered audio: tempo, key, swing, clicks.
+
+Used by the tests and the audio report in bench/ to check what the pipeline promises;
+librosa is imported only when a measurement needs it.
+"""
 from __future__ import annotations
 
 import numpy as np

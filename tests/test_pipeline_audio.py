@@ -10,7 +10,7 @@ from aimusic.pipeline import GenerationRequest, GeneratedTrack, generate
 from aimusic.styles import STYLE_NAMES, STYLES
 from aimusic.theory import parse_key
 
-from .audio_analysis import click_positions, estimate_key, estimate_tempo, swing_ratio
+from aimusic.analysis import click_positions, estimate_key, estimate_tempo, swing_ratio
 
 MARKOV = MarkovMelodist()
 _CACHE: dict[GenerationRequest, GeneratedTrack] = {}
