@@ -1,10 +1,11 @@
-"""Micro-benchmark of the synth and mix stages: render + mix time per style, cold and warm.
+"""Micro-benchmark of the streamed render + mix stage per style, cold and warm.
 
     OMP_NUM_THREADS=1 python bench/render_mix.py [--duration 30] [--repeat 5]
 
 Scores are composed once per style (seed 1, Markov melody) and then rendered and mixed
-``repeat`` times: "cold" clears the note cache before every render, "warm" keeps it, as a
-long-running worker does. Prints medians in ms and the process's peak RSS.
+``repeat`` times with :func:`aimusic.mix.render_mix`: "cold" clears the note cache before
+every render, "warm" keeps it, as a long-running worker does. Prints medians in ms and the
+process's peak RSS (run one duration per process to read the RSS of that duration).
 """
 from __future__ import annotations
 
@@ -22,32 +23,27 @@ from aimusic.compose.arrange import compose  # noqa: E402
 from aimusic.compose.markov import MarkovMelodist  # noqa: E402
 from aimusic.compose.planner import plan_song  # noqa: E402
 from aimusic.config import SAMPLE_RATE  # noqa: E402
-from aimusic.mix import mix_score  # noqa: E402
+from aimusic.mix import render_mix  # noqa: E402
 from aimusic.styles import STYLE_NAMES, get_style  # noqa: E402
-from aimusic.synth.render import NOTE_CACHE, render_stems  # noqa: E402
+from aimusic.synth.render import NOTE_CACHE  # noqa: E402
 
 
-def timed(style_name: str, *, duration: float, repeat: int, cold: bool) -> tuple[float, float, int]:
-    """Median render and mix times (ms) and the note count for one style."""
+def timed(style_name: str, *, duration: float, repeat: int, cold: bool) -> tuple[float, int]:
+    """Median render + mix time (ms) and the note count for one style."""
     style = get_style(style_name)
     rng = np.random.default_rng(1)
     plan = plan_song(style, duration=duration, tempo=None, key=None, seed=1, rng=rng)
     score = compose(plan, style, MarkovMelodist(), rng=rng)
     n = int(round(duration * SAMPLE_RATE))
-    renders, mixes = [], []
+    times = []
     for _ in range(repeat):
         if cold:
             NOTE_CACHE.clear()
         t0 = time.perf_counter()
-        stems = render_stems(score, sr=SAMPLE_RATE, n_samples=n)
-        t1 = time.perf_counter()
-        mix_score(stems, score, style, sr=SAMPLE_RATE)
-        t2 = time.perf_counter()
-        renders.append(t1 - t0)
-        mixes.append(t2 - t1)
-        del stems
+        render_mix(score, style, sr=SAMPLE_RATE, n_samples=n)
+        times.append(time.perf_counter() - t0)
     notes = sum(len(t.notes) for t in score.tracks)
-    return 1e3 * float(np.median(renders)), 1e3 * float(np.median(mixes)), notes
+    return 1e3 * float(np.median(times)), notes
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,13 +54,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--styles", nargs="*", default=list(STYLE_NAMES))
     args = parser.parse_args(argv)
     print(f"{args.duration:.0f} s, median of {args.repeat}")
-    print(f"{'style':11s} {'notes':>5s} {'cold render':>11s} {'mix':>6s} {'total':>6s} | "
-          f"{'warm render':>11s} {'mix':>6s} {'total':>6s}")
+    print(f"{'style':11s} {'notes':>5s} {'cold render+mix':>15s} | {'warm render+mix':>15s}")
     for name in args.styles:
-        cr, cm, notes = timed(name, duration=args.duration, repeat=args.repeat, cold=True)
-        wr, wm, _ = timed(name, duration=args.duration, repeat=args.repeat, cold=False)
-        print(f"{name:11s} {notes:5d} {cr:9.0f}ms {cm:4.0f}ms {cr + cm:4.0f}ms | "
-              f"{wr:9.0f}ms {wm:4.0f}ms {wr + wm:4.0f}ms")
+        cold, notes = timed(name, duration=args.duration, repeat=args.repeat, cold=True)
+        warm, _ = timed(name, duration=args.duration, repeat=args.repeat, cold=False)
+        print(f"{name:11s} {notes:5d} {cold:13.0f}ms | {warm:13.0f}ms")
     print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     return 0
 

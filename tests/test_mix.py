@@ -12,7 +12,7 @@ from aimusic.compose.arrange import compose
 from aimusic.compose.markov import MarkovMelodist
 from aimusic.compose.planner import plan_song
 from aimusic.mastering import limit, master, true_peak_db
-from aimusic.mix import duck_envelope, mix_score, pan_gains
+from aimusic.mix import duck_envelope, mix_score, pan_gains, render_mix
 from aimusic.score import KICK, Note, Score, TempoMap, Track
 from aimusic.styles import STYLE_NAMES, get_style
 from aimusic.synth.render import render_stems
@@ -205,3 +205,25 @@ def test_chorus_makes_a_centred_pad_wide():
     wide = tuple(replace(p, effects={"chorus": 0.5}) if p.role == "pad" else p for p in dry)
     assert side_share(dry) < 1e-6
     assert side_share(wide) > 0.01
+
+
+@pytest.mark.parametrize("style_name", ["rock", "ambient"])
+def test_streamed_render_mix_is_mastered_and_independent_of_the_note_cache(style_name):
+    from aimusic.synth.render import NOTE_CACHE
+
+    style = get_style(style_name)
+    rng = np.random.default_rng(9)
+    score = compose(plan_song(style, duration=6.0, tempo=None, key=None, seed=9, rng=rng), style,
+                    MarkovMelodist(), rng=rng)
+    n = 6 * SR + 123
+    NOTE_CACHE.clear()
+    cold = render_mix(score, style, sr=SR, n_samples=n)
+    warm = render_mix(score, style, sr=SR, n_samples=n)
+    np.testing.assert_array_equal(cold, warm)
+    assert cold.shape == (n, 2) and cold.dtype == np.float32
+    assert abs(lufs(cold) - (-14.0)) <= 1.0
+    assert oversampled_peak_db(cold) <= -1.0
+    # the streamed mix balances the parts as the mix of whole, measured stems does
+    whole = mix_score(render_stems(score, sr=SR, n_samples=n), score, style, sr=SR)
+    diff = np.mean((cold.astype(np.float64) - whole) ** 2) / np.mean(whole.astype(np.float64) ** 2)
+    assert 10 * np.log10(diff) < -10.0

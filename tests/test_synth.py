@@ -13,7 +13,9 @@ from aimusic.styles import STYLES
 from aimusic.synth.additive import sum_partials
 from aimusic.synth.drums import KITS, get_kit, render_hit
 from aimusic.synth.instruments import TIMBRES, get_timbre
-from aimusic.synth.render import NOTE_CACHE, NoteCache, render_stems, render_track
+from aimusic.synth.levels import stem_level_db
+from aimusic.synth.notes import RenderNotes
+from aimusic.synth.render import NOTE_CACHE, NoteCache, render_stems, render_track, track_streams
 from aimusic.synth.voice import midi_to_hz, render_note
 
 SR = 44100
@@ -286,3 +288,74 @@ def test_drum_hits_die_away_before_they_end(kit):
         env = np.sqrt(np.convolve(y ** 2, np.ones(441) / 441, mode="same"))
         tail = env[int(0.9 * y.size):].max() / env.max()
         assert 20 * np.log10(tail) < -30.0, pitch      # no cymbal stopped in mid-ring
+
+
+def colour_score() -> Score:
+    """Tracks whose stems are coloured as a whole: a rotary organ and a driven guitar, long notes."""
+    organ = Track("harmony", "organ", "harmony", [Note(b, 3.0, p, 0.7) for b in (0.0, 3.0, 6.0) for p in (55, 60, 64)])
+    guitar = Track("melody", "lead_guitar", "melody", [Note(b * 0.5, 0.5, 64 + b % 5, 0.8) for b in range(16)])
+    pad = Track("pad", "strings", "pad", [Note(0.0, 30.0, 57, 0.6), Note(4.0, 2.0, 69, 0.6)])
+    return Score([organ, guitar, pad, small_score().track("drums")], TEMPO, 4, 4, "C major", 4.0)
+
+
+@pytest.mark.parametrize("chunk", [1, 997, 44100])
+def test_streamed_stems_do_not_depend_on_the_chunk_size(chunk):
+    n = int(4.7 * SR)
+    whole = render_stems(colour_score(), sr=SR, n_samples=n)
+    for name, stream in track_streams(colour_score(), sr=SR, n_samples=n).items():
+        if chunk == 1:   # one sample at a time through the rotary's look-ahead: only the start
+            parts = [stream.read(1) for _ in range(3000)]
+            np.testing.assert_array_equal(np.concatenate(parts), whole[name][:3000])
+            continue
+        parts = []
+        while stream.pos < n:
+            parts.append(stream.read(chunk))
+        streamed = np.concatenate(parts)
+        assert streamed.shape == (n,)
+        np.testing.assert_array_equal(streamed, whole[name])
+
+
+def test_rotary_and_drive_colour_the_stem():
+    n = 4 * SR
+    score = colour_score()
+    stems = render_stems(score, sr=SR, n_samples=n)
+    organ = stems["harmony"].astype(np.float64)
+    env = np.sqrt(np.convolve(organ ** 2, np.ones(441) / 441, mode="same"))[int(0.5 * SR):int(1.4 * SR)]
+    assert 20 * np.log10(env.max() / env.min()) > 1.5          # the horn's tremolo
+    plain = render_stems(Score([replace(score.track("melody"), instrument="electric_bass")], TEMPO, 4, 4,
+                               "C major", 4.0), sr=SR, n_samples=n)["melody"]
+    guitar = stems["melody"]
+    crest = np.max(np.abs(guitar)) / np.sqrt(np.mean(guitar.astype(np.float64) ** 2))
+    assert crest < np.max(np.abs(plain)) / np.sqrt(np.mean(plain.astype(np.float64) ** 2))   # squashed peaks
+
+
+@pytest.mark.parametrize("style", sorted(STYLES))
+def test_predicted_track_level_matches_the_rendered_stem(style):
+    from aimusic.compose.arrange import compose
+    from aimusic.compose.markov import MarkovMelodist
+    from aimusic.compose.planner import plan_song
+
+    rng = np.random.default_rng(5)
+    plan = plan_song(STYLES[style], duration=10.0, tempo=None, key=None, seed=5, rng=rng)
+    score = compose(plan, STYLES[style], MarkovMelodist(), rng=rng)
+    for name, stream in track_streams(score, sr=SR, n_samples=10 * SR).items():
+        predicted = stream.level_db
+        measured = stem_level_db(stream.render(), sr=SR)
+        assert predicted == pytest.approx(measured, abs=1.5), name
+
+
+def test_render_notes_keeps_only_what_is_needed_again():
+    timbre = get_timbre("flute")
+    keys = [("flute", 60 + k, 6, 100, SR) for k in range(3)]
+    store = RenderNotes({keys[0]: [0, 10], keys[1]: [5], keys[2]: [7, 20]}, max_bytes=10 << 20)
+    first = store.get(keys[0], timbre)
+    store.get(keys[1], timbre)
+    assert store.bytes == first.nbytes                      # the one-off note is not kept
+    store.get(keys[2], timbre)
+    assert store.get(keys[0], timbre) is first              # repeated from the store
+    store.get(keys[2], timbre)
+    assert store.bytes == 0                                 # every use made: nothing kept
+    tight = RenderNotes({keys[0]: [0, 30], keys[2]: [7, 20]}, max_bytes=first.nbytes)
+    tight.get(keys[0], timbre)
+    tight.get(keys[2], timbre)
+    assert tight.bytes <= first.nbytes and keys[2] in tight._kept   # the note needed sooner stays
