@@ -153,7 +153,7 @@ class _Strip:
     source: StemSource
     scale: np.float32
     board: pb.Pedalboard
-    post_gain: np.float32
+    post_gain: float
     left: float
     right: float
     reverb: float
@@ -171,7 +171,7 @@ def _strips(sources: dict[str, StemSource], score: Score, style: StyleSpec) -> l
         part = _part_for(style, track.role)
         left, right = pan_gains(track.pan)
         strips.append(_Strip(source=source, scale=np.float32(db_to_gain(REFERENCE_DB - source.level_db)),
-                             board=track_chain(part), post_gain=np.float32(db_to_gain(track.gain_db)),
+                             board=track_chain(part), post_gain=db_to_gain(track.gain_db),
                              left=left, right=right, reverb=float(part.reverb_send),
                              delay=float(part.effects.get("delay", 0.0)),
                              ducked=style.mix.sidechain_duck > 0 and track.role in DUCKED_ROLES,
@@ -222,6 +222,7 @@ def mix_sources(sources: dict[str, StemSource], score: Score, style: StyleSpec, 
         pb.Reverb(room_size=spec.reverb_room, damping=spec.reverb_damping, width=spec.reverb_width,
                   wet_level=1.0, dry_level=0.0)])
     step = int(CHUNK_S * sr)
+    scratch = np.empty(step, dtype=np.float32)
     for c0 in range(0, n, step):
         c1 = min(c0 + step, n)
         m = c1 - c0
@@ -234,17 +235,17 @@ def mix_sources(sources: dict[str, StemSource], score: Score, style: StyleSpec, 
             y = strip.source.read(m)
             y *= strip.scale
             y = strip.board(y[None, :], sr, reset=False)[0]
-            y *= strip.post_gain
             if duck is not None and strip.ducked:
                 y *= duck
             y_left = y_right = y
-            if strip.chorus is not None:
+            if strip.chorus is not None:   # linear: the track's gain can follow it
                 y_left = strip.chorus[0](y[None, :], sr, reset=False)[0]
                 y_right = strip.chorus[1](y[None, :], sr, reset=False)[0]
             for bus, amount in ((dry, 1.0), (rev, strip.reverb), (dly, strip.delay)):
-                if bus is not None and amount:
-                    bus[0] += np.float32(amount * strip.left) * y_left
-                    bus[1] += np.float32(amount * strip.right) * y_right
+                if bus is not None and amount:   # gain, pan and send in one multiply, no temporaries
+                    for side, y_side, pan in ((0, y_left, strip.left), (1, y_right, strip.right)):
+                        np.multiply(y_side, np.float32(amount * pan * strip.post_gain), out=scratch[:m])
+                        bus[side] += scratch[:m]
         if dly is not None:
             echoes = delay_board(dly, sr, reset=False)
             dry += echoes
