@@ -165,7 +165,7 @@ def k_weighting(sr: int) -> np.ndarray:
     return np.vstack(sos)
 
 
-def hop_power(y: np.ndarray, *, sr: int, chunk: int = 1 << 18) -> np.ndarray:
+def hop_power(y: np.ndarray, *, sr: int, chunk: int = 1 << 16) -> np.ndarray:
     """Mean square of the K-weighted signal per 100 ms hop and channel, ``(n_hops, ch)``.
 
     Computed chunk by chunk with the filter state carried over, so a five-minute track
@@ -250,7 +250,7 @@ def master(y: np.ndarray, *, sr: int, target_lufs: float = TARGET_LUFS, ceiling_
     gain_db = target_lufs - loud
     peaks = true_block_peaks(y, floor=db_to_gain(safe - gain_db - 4.0 - 3.0))
     hop = int(round(HOP_S * sr))
-    hop_of_block = np.minimum((np.arange(peaks.size) * LIMIT_BLOCK) // hop, hops.shape[0])
+    hop_of_block = np.minimum((np.arange(peaks.size, dtype=np.int32) * LIMIT_BLOCK) // hop, hops.shape[0])
     counts = np.bincount(hop_of_block, minlength=hops.shape[0] + 1)[: hops.shape[0]]
     for _ in range(rounds):
         gains = limiter_blocks(peaks * db_to_gain(gain_db), sr=sr, ceiling_db=safe,

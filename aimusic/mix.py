@@ -1,12 +1,15 @@
 """Stems -> mastered stereo: per-track chains, panning, send effects, master bus, loudness.
 
 Every stem is first brought to a reference level, so a part's ``gain_db`` in the style
-means the same whatever the timbre. Effects come from :mod:`pedalboard`; reverb and delay
+means the same whatever the timbre. :func:`render_mix` streams: each track is rendered a
+chunk at a time straight into the mix, its level predicted from its notes beforehand. Effects come from :mod:`pedalboard`; reverb and delay
 are rendered once on send buses, never per track. Nothing here branches on a style's name:
 the :class:`~aimusic.styles.MixSpec` and each :class:`~aimusic.styles.PartSpec` say it all.
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Mapping, Protocol
@@ -18,12 +21,20 @@ from .mastering import db_to_gain, master
 from .score import KICK, Score
 from .styles import MixSpec, PartSpec, StyleSpec
 from .synth.levels import stem_level_db
+from .synth.notes import LONG_RENDER_S, NOTE_CACHE
 from .synth.render import track_streams
+
+try:
+    _LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    _LIBC.malloc_trim.argtypes = [ctypes.c_size_t]
+except (OSError, AttributeError):   # not glibc
+    _LIBC = None
 
 REFERENCE_DB = -20.0    # RMS (of the sounding part) every stem is normalised to
 DUCKED_ROLES = ("pad", "bass")   # what the kick pushes down when MixSpec.sidechain_duck > 0
 DC_CUTOFF_HZ = 25.0
 CHUNK_S = 4.0           # the mix streams in chunks this long
+TRIM_EVERY = 8          # chunks between returns of freed heap memory to the OS
 BUS_DB = -18.0          # RMS the summed mix is brought to before the glue compressor
 
 # Per-role cleanup: (high-pass Hz or 0, compressor threshold dB re. REFERENCE_DB, ratio or 0).
@@ -192,8 +203,9 @@ def render_mix(score: Score, style: StyleSpec, *, sr: int, n_samples: int) -> np
     Each track's :class:`~aimusic.synth.stream.TrackStream` predicts its level from its
     notes, then hands the mixer one chunk at a time; only the stereo output is full length.
     """
-    return mix_sources(track_streams(score, sr=sr, n_samples=n_samples), score, style, sr=sr,
-                       n_samples=n_samples)
+    with NOTE_CACHE.making_room(n_samples > LONG_RENDER_S * sr):
+        return mix_sources(track_streams(score, sr=sr, n_samples=n_samples), score, style, sr=sr,
+                           n_samples=n_samples)
 
 
 def mix_sources(sources: dict[str, StemSource], score: Score, style: StyleSpec, *, sr: int,
@@ -257,7 +269,22 @@ def mix_sources(sources: dict[str, StemSource], score: Score, style: StyleSpec, 
                 wet *= duck
             dry += wet
         out[c0:c1] = dry.T
+        if (c0 // step) % TRIM_EVERY == TRIM_EVERY - 1:
+            release_free_memory()
+    del strips, sources
+    release_free_memory()
     return master(master_bus(out, spec, sr=sr), sr=sr, copy=False)
+
+
+def release_free_memory() -> None:
+    """Hand the heap's free pages back to the OS (glibc), so mastering starts from a low base.
+
+    The streaming loop frees thousands of chunk-sized buffers that the allocator keeps
+    for reuse; mastering then allocates differently sized ones, and the process's peak
+    memory would grow by the sum of both. A no-op where ``malloc_trim`` does not exist.
+    """
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
 
 
 def master_bus(y: np.ndarray, spec: MixSpec, *, sr: int) -> np.ndarray:

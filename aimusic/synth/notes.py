@@ -10,6 +10,8 @@ from __future__ import annotations
 import threading
 import zlib
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 
 import numpy as np
@@ -23,7 +25,9 @@ from .voice import render_note
 
 VELOCITY_BUCKETS = 8       # timbre (brightness) changes in steps of 1/8 velocity
 HOLD_QUANTUM_S = 0.005     # held lengths rounded to 5 ms for the note cache
-NOTE_CACHE_MB = 16         # rendered notes kept across renders (per process)
+NOTE_CACHE_MB = 48         # rendered notes kept across renders (per process)
+LONG_RENDER_CACHE_MB = 8   # ... while a long render is running (its output needs the room)
+LONG_RENDER_S = 60.0       # a render longer than this is long
 RENDER_NOTES_MB = 24       # rendered notes kept within one render for their later repeats
 
 
@@ -35,8 +39,10 @@ class NoteCache:
     Thread-safe; arrays are stored read-only.
     """
 
-    def __init__(self, max_bytes: int) -> None:
+    def __init__(self, max_bytes: int, long_max_bytes: int | None = None) -> None:
         self.max_bytes = max_bytes
+        self.long_max_bytes = max_bytes if long_max_bytes is None else long_max_bytes
+        self._long = 0
         self.bytes = 0
         self._items: OrderedDict[tuple, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
@@ -50,7 +56,7 @@ class NoteCache:
             return y
 
     def put(self, key: tuple, y: np.ndarray) -> None:
-        """Keep ``y``, evicting the least recently used notes beyond ``max_bytes``."""
+        """Keep ``y``, evicting the least recently used notes beyond the budget."""
         if y.nbytes > self.max_bytes:
             return
         y.setflags(write=False)
@@ -59,9 +65,28 @@ class NoteCache:
                 return
             self._items[key] = y
             self.bytes += y.nbytes
-            while self.bytes > self.max_bytes:
-                _, old = self._items.popitem(last=False)
-                self.bytes -= old.nbytes
+            self._evict()
+
+    def _evict(self) -> None:
+        limit = min(self.max_bytes, self.long_max_bytes) if self._long else self.max_bytes
+        while self.bytes > limit:
+            _, old = self._items.popitem(last=False)
+            self.bytes -= old.nbytes
+
+    @contextmanager
+    def making_room(self, long: bool) -> Iterator[None]:
+        """While a ``long`` render runs, keep at most ``long_max_bytes`` (its output is large)."""
+        if not long:
+            yield
+            return
+        with self._lock:
+            self._long += 1
+            self._evict()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._long -= 1
 
     def clear(self) -> None:
         """Forget every note (benchmarks measure cold renders with this)."""
@@ -70,7 +95,7 @@ class NoteCache:
             self.bytes = 0
 
 
-NOTE_CACHE = NoteCache(max_bytes=NOTE_CACHE_MB << 20)
+NOTE_CACHE = NoteCache(max_bytes=NOTE_CACHE_MB << 20, long_max_bytes=LONG_RENDER_CACHE_MB << 20)
 
 
 def velocity_gain(velocity: float | np.ndarray) -> float | np.ndarray:
