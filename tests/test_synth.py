@@ -359,3 +359,17 @@ def test_render_notes_keeps_only_what_is_needed_again():
     tight.get(keys[0], timbre)
     tight.get(keys[2], timbre)
     assert tight.bytes <= first.nbytes and keys[2] in tight._kept   # the note needed sooner stays
+
+
+def test_note_cache_makes_room_while_a_long_render_runs():
+    cache = NoteCache(max_bytes=40_000, long_max_bytes=10_000)
+    for k in range(8):
+        cache.put(("x", k), np.zeros(1000, dtype=np.float32))
+    assert cache.bytes == 32_000
+    with cache.making_room(True):
+        assert cache.bytes <= 10_000
+        cache.put(("y", 0), np.zeros(1000, dtype=np.float32))
+        assert cache.bytes <= 10_000 and cache.get(("y", 0)) is not None
+    for k in range(8):
+        cache.put(("z", k), np.zeros(1000, dtype=np.float32))
+    assert 10_000 < cache.bytes <= 40_000                      # the full budget again
