@@ -82,15 +82,18 @@ def envelope_at(t: np.ndarray, timbre: Timbre, *, sr: int, hold: int) -> np.ndar
     return env
 
 
-def _profile(timbre: Timbre, pitch: int, velocity: float, hold: int, *, sr: int) -> np.ndarray:
-    release = int(timbre.release * sr)
-    hold = min(hold, max(int(timbre.max_seconds * sr) - release, 1))
-    n = note_samples(timbre, pitch, hold, sr=sr)
+@lru_cache(maxsize=1024)   # up to ~5 KB each
+def _tone_power(name: str, pitch: int, velocity: float, sr: int) -> np.ndarray:
+    """Expected power of a note's partials and noise per frame, before its envelope.
+
+    It depends on the instrument, pitch and velocity only, not on how long the key is
+    held, so it is computed once for the longest note the timbre allows and sliced.
+    """
+    timbre = get_timbre(name)
     f = frame_length(sr)
-    t = (np.arange(-(-n // f)) + 0.5) * f
+    ts = (np.arange(-(-int(timbre.max_seconds * sr) // f) + 1) + 0.5) * f / sr
     freqs, amps, decays, _, ratios = partial_table(timbre, pitch, velocity, sr=sr,
                                                    rng=np.random.default_rng(0))
-    ts = t / sr
     amp = amps[:, None] * np.exp(-np.outer(decays, ts))
     start, end, tau = timbre.fenv
     if start or end:
@@ -104,7 +107,18 @@ def _profile(timbre: Timbre, pitch: int, velocity: float, hold: int, *, sr: int)
     power = 0.5 * np.sum(np.abs(summed) ** 2, axis=0)
     if timbre.noise:
         power += (timbre.noise * (0.5 + velocity)) ** 2
-    return power * envelope_at(t, timbre, sr=sr, hold=hold) ** 2
+    power.setflags(write=False)
+    return power
+
+
+def _profile(timbre: Timbre, pitch: int, velocity: float, hold: int, *, sr: int) -> np.ndarray:
+    """Expected power per frame of one note: its tone power under its envelope."""
+    release = int(timbre.release * sr)
+    hold = min(hold, max(int(timbre.max_seconds * sr) - release, 1))
+    n = note_samples(timbre, pitch, hold, sr=sr)
+    f = frame_length(sr)
+    t = (np.arange(-(-n // f)) + 0.5) * f
+    return _tone_power(timbre.name, pitch, velocity, sr)[: t.size] * envelope_at(t, timbre, sr=sr, hold=hold) ** 2
 
 
 class _Profiles:
