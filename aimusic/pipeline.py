@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from .compose.arrange import compose
 from .compose.melody_context import Melodist
@@ -67,14 +68,19 @@ def generate(request: GenerationRequest, melodist: Melodist, *, sample_rate: int
     rng = np.random.default_rng(seed)
     timings: dict[str, float] = {}
 
-    t0 = time.perf_counter()
-    plan = plan_song(style, duration=request.duration, tempo=request.tempo, key=request.key, seed=seed, rng=rng)
-    t1 = time.perf_counter()
-    score = compose(plan, style, melodist, rng=rng, temperature=request.temperature)
-    t2 = time.perf_counter()
-    n_samples = int(round(request.duration * sample_rate))
-    audio = render_mix(score, style, sr=sample_rate, n_samples=n_samples)   # streamed: no whole stems
-    t3 = time.perf_counter()
+    # One generation is single-threaded: its matrix products are small (the melody model
+    # steps one note at a time), and a BLAS pool spinning up threads for each of them costs
+    # far more than it saves, ten times more when the other core is busy. Parallelism comes
+    # from serving several requests at once.
+    with threadpool_limits(limits=1):
+        t0 = time.perf_counter()
+        plan = plan_song(style, duration=request.duration, tempo=request.tempo, key=request.key, seed=seed, rng=rng)
+        t1 = time.perf_counter()
+        score = compose(plan, style, melodist, rng=rng, temperature=request.temperature)
+        t2 = time.perf_counter()
+        n_samples = int(round(request.duration * sample_rate))
+        audio = render_mix(score, style, sr=sample_rate, n_samples=n_samples)   # streamed: no whole stems
+        t3 = time.perf_counter()
     timings.update(plan=(t1 - t0) * 1e3, compose=(t2 - t1) * 1e3, render_mix=(t3 - t2) * 1e3)
     return GeneratedTrack(audio=audio, sample_rate=sample_rate, plan=plan, score=score, seed=seed,
                           melody_engine=melodist.name, timings_ms=timings)
