@@ -87,11 +87,12 @@ def _tone_power(name: str, pitch: int, velocity: float, sr: int) -> np.ndarray:
     """Expected power of a note's partials and noise per frame, before its envelope.
 
     It depends on the instrument, pitch and velocity only, not on how long the key is
-    held, so it is computed once for the longest note the timbre allows and sliced.
+    held, so it is computed once for the longest note of that pitch and sliced.
     """
     timbre = get_timbre(name)
     f = frame_length(sr)
-    ts = (np.arange(-(-int(timbre.max_seconds * sr) // f) + 1) + 0.5) * f / sr
+    longest = note_samples(timbre, pitch, int(timbre.max_seconds * sr), sr=sr)   # ring-limited
+    ts = (np.arange(-(-longest // f)) + 0.5) * f / sr
     freqs, amps, decays, _, ratios = partial_table(timbre, pitch, velocity, sr=sr,
                                                    rng=np.random.default_rng(0))
     amp = amps[:, None] * np.exp(-np.outer(decays, ts))
