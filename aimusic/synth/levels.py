@@ -213,10 +213,5 @@ def spread(profiles: list[np.ndarray], starts: np.ndarray, weights: np.ndarray, 
     return out[:n_frames]
 
 
-def drum_profile(hit: np.ndarray, *, sr: int) -> np.ndarray:
-    """Measured power of a drum hit per level frame (hits are short and already rendered)."""
-    return frame_power(hit, sr=sr)
-
-
-__all__ = ["FRAME_S", "drum_profile", "envelope_at", "frame_length", "frame_power", "gated_level_db", "driven_power",
+__all__ = ["FRAME_S", "envelope_at", "frame_length", "frame_power", "gated_level_db", "driven_power",
            "note_power", "spread", "stem_level_db", "timbre_calibration"]
