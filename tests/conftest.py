@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import logging
 import os
 import signal
 import socket
@@ -16,6 +17,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from contextlib import contextmanager
 from typing import Any, Iterator
 
 import numpy as np
@@ -186,3 +188,17 @@ def client(app):
 def rng() -> np.random.Generator:
     """A seeded generator, so a test's random inputs are the same on every run."""
     return np.random.default_rng(20240601)
+
+
+@contextmanager
+def captured_logs(name: str) -> Iterator[list[logging.LogRecord]]:
+    """Records emitted on logger ``name`` while the block runs (the app's loggers need not propagate)."""
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = logging.getLogger(name)
+    logger.addHandler(handler)
+    try:
+        yield records
+    finally:
+        logger.removeHandler(handler)

@@ -12,7 +12,7 @@ import pytest
 from aimusic.config import Settings
 from aimusic.web import create_app
 
-from .conftest import PROJECT_ROOT
+from .conftest import PROJECT_ROOT, captured_logs
 
 
 def test_environment_variables_are_parsed():
@@ -73,20 +73,13 @@ def test_max_duration_bounds_validation_default_and_documentation(make_app):
 
 
 def test_log_level_and_one_access_line_per_request(make_app):
-    records: list[logging.LogRecord] = []
-    handler = logging.Handler()
-    handler.emit = records.append  # type: ignore[method-assign]
-    access = logging.getLogger("aimusic.access")
-    access.addHandler(handler)
-    try:
+    with captured_logs("aimusic.access") as records:
         quiet = make_app(log_level="WARNING")
         assert logging.getLogger("aimusic").getEffectiveLevel() == logging.WARNING
         quiet.test_client().get("/health")
         assert not records, "INFO access lines are hidden at WARNING"
         app = make_app(log_level="INFO")
         response = app.test_client().get("/api/styles", headers={"X-Request-ID": "req-7"})
-    finally:
-        access.removeHandler(handler)
     assert len(records) == 1
     line = records[0].getMessage()
     assert line.startswith("GET /api/styles 200 ") and "ms" in line and line.endswith("id=req-7")

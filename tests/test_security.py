@@ -4,7 +4,6 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
-import logging
 import os
 import re
 import shutil
@@ -15,6 +14,8 @@ import pytest
 from aimusic.audio_io import write_wav
 from aimusic.config import Settings
 from aimusic.web.limits import GenerationSlots, Overloaded, RateLimiter
+
+from .conftest import captured_logs
 
 OUTSIDE_NAME = "jazz_0123456789ab.wav"
 
@@ -122,15 +123,8 @@ def test_bugs_answer_500_json_with_request_id_and_no_internals(make_app):
         raise RuntimeError("secret internal detail /etc/shadow")
 
     app.add_url_rule("/broken", view_func=broken)
-    records: list[logging.LogRecord] = []
-    handler = logging.Handler()
-    handler.emit = records.append  # type: ignore[method-assign]
-    logger = logging.getLogger("aimusic.web")
-    logger.addHandler(handler)
-    try:
+    with captured_logs("aimusic.web") as records:
         response = app.test_client().get("/broken")
-    finally:
-        logger.removeHandler(handler)
     assert response.status_code == 500
     text = response.get_data(as_text=True)
     assert "secret" not in text and "Traceback" not in text and "RuntimeError" not in text
