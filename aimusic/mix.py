@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Mapping, Protocol
@@ -235,29 +236,10 @@ def mix_sources(sources: dict[str, StemSource], score: Score, style: StyleSpec, 
                   wet_level=1.0, dry_level=0.0)])
     step = int(CHUNK_S * sr)
     scratch = np.empty(step, dtype=np.float32)
-    for c0 in range(0, n, step):
-        c1 = min(c0 + step, n)
-        m = c1 - c0
-        dry = np.zeros((2, m), dtype=np.float32)
-        rev = np.zeros((2, m), dtype=np.float32) if use_reverb else None
-        dly = np.zeros((2, m), dtype=np.float32) if use_delay else None
-        duck = (duck_envelope(kicks - c0 / sr, sr=sr, n=m, depth=spec.sidechain_duck, recover_s=recover)
-                if kicks.size else None)
-        for strip in strips:
-            y = strip.source.read(m)
-            y *= strip.scale
-            y = strip.board(y[None, :], sr, reset=False)[0]
-            if duck is not None and strip.ducked:
-                y *= duck
-            y_left = y_right = y
-            if strip.chorus is not None:   # linear: the track's gain can follow it
-                y_left = strip.chorus[0](y[None, :], sr, reset=False)[0]
-                y_right = strip.chorus[1](y[None, :], sr, reset=False)[0]
-            for bus, amount in ((dry, 1.0), (rev, strip.reverb), (dly, strip.delay)):
-                if bus is not None and amount:   # gain, pan and send in one multiply, no temporaries
-                    for side, y_side, pan in ((0, y_left, strip.left), (1, y_right, strip.right)):
-                        np.multiply(y_side, np.float32(amount * pan * strip.post_gain), out=scratch[:m])
-                        bus[side] += scratch[:m]
+
+    def finish_chunk(c0: int, dry: np.ndarray, rev: np.ndarray | None, dly: np.ndarray | None,
+                     duck: np.ndarray | None) -> None:
+        """Send buses of one chunk through delay and reverb, add them, write the chunk out."""
         if dly is not None:
             echoes = delay_board(dly, sr, reset=False)
             dry += echoes
@@ -268,9 +250,43 @@ def mix_sources(sources: dict[str, StemSource], score: Score, style: StyleSpec, 
             if duck is not None:  # the pumping must reach the room too, or the tail fills the dips
                 wet *= duck
             dry += wet
-        out[c0:c1] = dry.T
-        if (c0 // step) % TRIM_EVERY == TRIM_EVERY - 1:
-            release_free_memory()
+        out[c0:c0 + dry.shape[1]] = dry.T
+
+    # The send buses of chunk k run on a second thread while the tracks of chunk k + 1 are
+    # rendered here: pedalboard releases the GIL, the bus boards are touched by that one
+    # thread only and in chunk order, so the result is the same to the bit as in sequence.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mix-buses") as buses:
+        pending: Future | None = None
+        for c0 in range(0, n, step):
+            c1 = min(c0 + step, n)
+            m = c1 - c0
+            dry = np.zeros((2, m), dtype=np.float32)
+            rev = np.zeros((2, m), dtype=np.float32) if use_reverb else None
+            dly = np.zeros((2, m), dtype=np.float32) if use_delay else None
+            duck = (duck_envelope(kicks - c0 / sr, sr=sr, n=m, depth=spec.sidechain_duck, recover_s=recover)
+                    if kicks.size else None)
+            for strip in strips:
+                y = strip.source.read(m)
+                y *= strip.scale
+                y = strip.board(y[None, :], sr, reset=False)[0]
+                if duck is not None and strip.ducked:
+                    y *= duck
+                y_left = y_right = y
+                if strip.chorus is not None:   # linear: the track's gain can follow it
+                    y_left = strip.chorus[0](y[None, :], sr, reset=False)[0]
+                    y_right = strip.chorus[1](y[None, :], sr, reset=False)[0]
+                for bus, amount in ((dry, 1.0), (rev, strip.reverb), (dly, strip.delay)):
+                    if bus is not None and amount:   # gain, pan and send in one multiply, no temporaries
+                        for side, y_side, pan in ((0, y_left, strip.left), (1, y_right, strip.right)):
+                            np.multiply(y_side, np.float32(amount * pan * strip.post_gain), out=scratch[:m])
+                            bus[side] += scratch[:m]
+            if pending is not None:
+                pending.result()
+            pending = buses.submit(finish_chunk, c0, dry, rev, dly, duck)
+            if (c0 // step) % TRIM_EVERY == TRIM_EVERY - 1:
+                release_free_memory()
+        if pending is not None:
+            pending.result()
     del strips, sources
     release_free_memory()
     return master(master_bus(out, spec, sr=sr), sr=sr, copy=False)
