@@ -211,13 +211,6 @@ def integrated_loudness(y: np.ndarray, *, sr: int) -> float:
     return gated_loudness(hop_power(y, sr=sr))
 
 
-def hop_gain_power(gain: np.ndarray, *, sr: int, n_hops: int) -> np.ndarray:
-    """Mean squared gain per 100 ms hop, ``(n_hops, 1)``, to rescale :func:`hop_power`."""
-    hop = int(round(HOP_S * sr))
-    g = gain[: n_hops * hop].reshape(-1, hop)
-    return (np.einsum("ij,ij->i", g, g, dtype=np.float64) / hop)[:, None]
-
-
 def fade_out(y: np.ndarray, *, sr: int, seconds: float = FADE_OUT_S, copy: bool = True) -> np.ndarray:
     """Raised-cosine fade of the last ``seconds`` to exactly zero (no click at the end)."""
     n = min(int(seconds * sr), y.shape[0])

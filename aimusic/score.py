@@ -6,7 +6,6 @@ seconds, so the composer knows nothing of samples and the synthesizer nothing of
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable
 
 import numpy as np
 
@@ -17,8 +16,6 @@ KICK, SIDE_STICK, SNARE, CLAP = 36, 37, 38, 39
 CLOSED_HAT, PEDAL_HAT, OPEN_HAT = 42, 44, 46
 LOW_TOM, MID_TOM, HIGH_TOM = 45, 47, 50
 CRASH, RIDE = 49, 51
-DRUM_PITCHES = (KICK, SIDE_STICK, SNARE, CLAP, CLOSED_HAT, PEDAL_HAT, OPEN_HAT,
-                LOW_TOM, MID_TOM, HIGH_TOM, CRASH, RIDE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +118,3 @@ class Score:
 
     def end_beat(self) -> float:
         return max((t.end_beat() for t in self.tracks), default=0.0)
-
-    def all_notes(self, roles: Iterable[str] | None = None) -> list[Note]:
-        wanted = set(roles) if roles is not None else None
-        return [n for t in self.tracks if wanted is None or t.role in wanted for n in t.notes]

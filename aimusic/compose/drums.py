@@ -88,16 +88,16 @@ def write_drums(groove: str, sections: tuple[Section, ...], *, beats_per_bar: in
                 continue
             low_energy = sec.kind == "intro" or sec.energy < 0.5
             keep = _TIMEKEEPERS if low_energy else None
-            notes += _bar(pattern, origin, steps_per_beat, 0.7 + 0.3 * sec.energy, rng, keep)
+            bar = _bar(pattern, origin, steps_per_beat, 0.7 + 0.3 * sec.energy, rng, keep)
             if b == 0 and sec.kind != "intro" and i > 0:
-                notes.append(Note(origin, 2.0, CRASH, 0.75 + 0.2 * sec.energy))
+                bar.append(Note(origin, 2.0, CRASH, 0.75 + 0.2 * sec.energy))
             if last_bar and nxt is not None and nxt.kind != "ending":
                 if sec.energy < 0.5 and sec.n_bars >= 2:
-                    notes += _build_up(origin, beats_per_bar, rng)
+                    bar += _build_up(origin, beats_per_bar, rng)
                 elif not low_energy or sec.kind == "intro":
                     fill_beats = 1.0 if rng.random() < 0.6 else 2.0
                     start = origin + beats_per_bar - fill_beats
-                    notes = [n for n in notes if not (start <= n.start < origin + beats_per_bar
-                                                      and n.pitch in (SNARE, KICK, CLAP))]
-                    notes += _fill(start, fill_beats, rng, toms)
+                    bar = [n for n in bar if not (n.start >= start and n.pitch in (SNARE, KICK, CLAP))]
+                    bar += _fill(start, fill_beats, rng, toms)
+            notes += bar
     return sorted(notes, key=lambda n: (n.start, n.pitch))

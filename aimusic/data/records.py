@@ -10,7 +10,6 @@ from typing import Any
 
 TICKS_PER_QUARTER = 12
 DATASET_VERSION = 1
-NO_CHORD = (-1, "")
 
 
 @dataclass(slots=True)

@@ -49,10 +49,10 @@ def music21_tasks(sources: list[str]) -> list[FileTask]:
     for name in sources:
         if name in FOLK_COLLECTIONS:
             files = sorted((root / name).rglob("*.abc"))
-            tasks += [FileTask(str(f), name, "folk") for f in files]
+            tasks += [FileTask(str(f), name, STYLE_OF_SOURCE[name]) for f in files]
         elif name == "bach":
             files = sorted(f for f in (root / "bach").rglob("*") if f.suffix in (".mxl", ".xml", ".krn"))
-            tasks += [FileTask(str(f), "bach", "classical", min_parts=4) for f in files]
+            tasks += [FileTask(str(f), "bach", STYLE_OF_SOURCE["bach"], min_parts=4) for f in files]
     return tasks
 
 
