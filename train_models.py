@@ -43,19 +43,20 @@ def _evaluate(args: argparse.Namespace) -> int:
         chosen = []
         for style in sorted({r.style for r in train_records}):
             cands = [r for r in pool if r.style == style]
-            idx = rng.permutation(len(cands))[:args.per_style]
+            idx = rng.permutation(len(cands))[:args.per_style or None]
             chosen += [cands[i] for i in sorted(idx)]
         table = compare_generated(load_model_melodist(args.model), chosen, seed=args.seed,
-                                  temperature=args.temperature)
-        print(f"| style | metric | real | generated | ratio |")
+                                  temperature=args.temperature, samples=args.samples)
+        print("| style (real/generated melodies) | metric | real (95 % interval) | generated | ratio |")
         print("|---|---|---|---|---|")
         worst = 0.0
         for style, stats in table.items():
             for m in METRICS:
-                real, gen = stats[m]
-                ratio = gen / real if real else float("nan")
+                f = stats["metrics"][m]
+                ratio = f["generated"] / f["real"] if f["real"] else float("nan")
                 worst = max(worst, abs(ratio - 1))
-                print(f"| {style} ({stats['melodies'][0]}) | {m} | {real:.3f} | {gen:.3f} | {ratio:.3f} |")
+                print(f"| {style} ({stats['melodies'][0]}/{stats['melodies'][1]}) | {m} | {f['real']:.3f} "
+                      f"({f['real_low']:.3f}-{f['real_high']:.3f}) | {f['generated']:.3f} | {ratio:.3f} |")
         print(f"max_relative_difference={worst:.3f}")
         return 0
     markov = fit_markov(train_records)
@@ -92,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="dataset whose train split fits the Markov baseline")
     e.add_argument("--model", type=Path, default=ROOT / "models" / "melody.pt")
     e.add_argument("--generated", action="store_true", help="compare generated with real melodies")
-    e.add_argument("--per-style", type=int, default=100)
+    e.add_argument("--per-style", type=int, default=0, help="real melodies per style tag (0: all of test + validation)")
+    e.add_argument("--samples", type=int, default=5, help="generated melodies per real one")
     e.add_argument("--temperature", type=float, default=1.0)
     e.add_argument("--seed", type=int, default=7)
     e.add_argument("--threads", type=int, default=1)

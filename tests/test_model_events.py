@@ -68,6 +68,18 @@ def test_nucleus_sampling_is_deterministic_masked_and_truncated() -> None:
     assert cold == {0}
 
 
+def test_the_kept_choice_survives_the_nucleus_at_its_own_probability() -> None:
+    logits = np.array([5.0, 4.0, 1.0, 0.0, -3.0])
+    p = np.exp(logits) / np.exp(logits).sum()
+    us = (np.arange(20000) + 0.5) / 20000
+    picks = np.array([nucleus_sample(logits, u, temperature=1.0, top_p=0.9, keep=4) for u in us])
+    assert set(picks.tolist()) == {0, 1, 4}
+    share = float(np.mean(picks == 4))                # its probability, renormalised over the nucleus
+    assert share == pytest.approx(p[4] / (p[0] + p[1] + p[4]), rel=0.02)
+    masked = np.array([True, True, True, True, False])
+    assert 4 not in {nucleus_sample(logits, u, temperature=1.0, top_p=0.9, allowed=masked, keep=4) for u in us[::50]}
+
+
 def test_markov_probabilities_sum_to_one_over_the_joint_space() -> None:
     rng = np.random.default_rng(0)
     seqs = [rng.integers(0, 40, size=30) for _ in range(20)]

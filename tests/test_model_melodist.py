@@ -37,6 +37,7 @@ CASES = {
     "jazz-tag-3/4": _context(style="jazz", meter=(3, 4), key=Key(5, "dorian")),
     "waltz-6/8": _context(meter=(6, 8), key=Key(2, "minor"), bars=6),
     "bass-register": _context(register=(28, 40)),
+    "breve-bars-4/1": _context(style="classical", meter=(4, 1), bars=3),   # bars longer than the position table
 }
 
 

@@ -95,6 +95,11 @@ class EncodedMelody:
     source: str
 
 
+def position_index(ticks_in_bar: int) -> int:
+    """The bar-position feature of an onset ``ticks_in_bar`` into its bar (very long bars wrap)."""
+    return ticks_in_bar % N_POS
+
+
 def encode_record(rec: MelodyRecord) -> EncodedMelody:
     """Encode a :class:`MelodyRecord` into event tokens and features."""
     n = len(rec.notes)
@@ -108,7 +113,7 @@ def encode_record(rec: MelodyRecord) -> EncodedMelody:
         dur[i] = duration_index(length)
         r, f = chord_features(root, quality, rec.tonic)
         ending = int(end - onset <= rec.bar_ticks)
-        cond[i] = (r, f, pos % N_POS, meter, style, mode, ending)
+        cond[i] = (r, f, position_index(pos), meter, style, mode, ending)
     return EncodedMelody(pitch, dur, cond, rec.style, rec.source)
 
 

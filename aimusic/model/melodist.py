@@ -13,10 +13,10 @@ from ..score import Note
 from ..theory import nearest_pitch_with_class
 from .checkpoint import load_checkpoint
 from .events import (BOS_DUR, BOS_PITCH, DURATIONS, N_PITCH, REST, chord_features, meter_index, mode_index,
-                     pitch_from_index, style_index)
+                     pitch_from_index, position_index, style_index)
 from .sample import NumpyMelodyStepper, nucleus_sample
 
-TOP_P = 0.98            # keeps rare events (rests, leaps) close to their real rates
+TOP_P = 0.98            # cuts the unlikeliest 2 % of pitches; rests are never cut
 NATURAL_CENTER = 67      # MIDI pitch near the middle of the training melodies
 _DUR_TICKS = np.array(DURATIONS)
 
@@ -74,12 +74,13 @@ class ModelMelodist:
             beat = context.start + t / tpb
             root, fam = chord_features(*self._chord(context, beat), tonic)
             ending = int(context.final and total - t <= bar)
-            cond = (root, fam, (start_tick + t) % bar, meter, style, mode, ending)
+            cond = (root, fam, position_index((start_tick + t) % bar), meter, style, mode, ending)
             logits, state = self.stepper.step(prev_p, prev_d, cond, state)
             mask = allowed.copy()
             if not notes:
                 mask[REST] = False           # a section starts with a note, not silence
-            p = nucleus_sample(logits, uniforms[k], temperature=temperature, top_p=self.top_p, allowed=mask)
+            p = nucleus_sample(logits, uniforms[k], temperature=temperature, top_p=self.top_p, allowed=mask,
+                               keep=REST)
             d_logits = self.stepper.duration_logits(state, p)
             d = nucleus_sample(d_logits, uniforms[k + 1], temperature=temperature, top_p=self.top_p,
                                allowed=_DUR_TICKS <= total - t)

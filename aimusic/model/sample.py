@@ -78,11 +78,14 @@ class NumpyMelodyStepper:
 
 
 def nucleus_sample(logits: np.ndarray, u: float, *, temperature: float, top_p: float,
-                   allowed: np.ndarray | None = None) -> int:
+                   allowed: np.ndarray | None = None, keep: int | None = None) -> int:
     """Sample an index by inverse CDF with uniform ``u``, after temperature and top-p.
 
     ``allowed`` (boolean) removes choices before normalising; the nucleus keeps the most
-    likely choices until their mass reaches ``top_p``. Deterministic given ``u``.
+    likely choices until their mass reaches ``top_p``, and always keeps index ``keep`` if it
+    is allowed (the rest: nucleus sampling is there to cut unlikely pitches, and cutting a
+    rare rest would only make the melody rest less than the network says). Deterministic
+    given ``u``.
     """
     z = logits.astype(np.float64) / max(temperature, 1e-4)
     if allowed is not None:
@@ -91,9 +94,11 @@ def nucleus_sample(logits: np.ndarray, u: float, *, temperature: float, top_p: f
     p = np.exp(z)
     p /= p.sum()
     order = np.argsort(-p, kind="stable")
-    ps = p[order]
-    cum = np.cumsum(ps)
-    keep = min(int(np.searchsorted(cum, top_p) + 1), len(ps))
-    ps = ps[:keep] / cum[keep - 1]
+    cum = np.cumsum(p[order])
+    n = min(int(np.searchsorted(cum, top_p) + 1), len(p))
+    chosen = order[:n]
+    if keep is not None and p[keep] > 0 and keep not in chosen:
+        chosen = np.append(chosen, keep)
+    ps = p[chosen] / p[chosen].sum()
     i = int(np.searchsorted(np.cumsum(ps), u * (1 - 1e-12), side="right"))
-    return int(order[min(i, keep - 1)])
+    return int(chosen[min(i, len(chosen) - 1)])
