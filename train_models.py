@@ -16,14 +16,23 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 
 
+def _style_count(text: str) -> tuple[str, int]:
+    style, _, count = text.partition("=")
+    if not count.isdigit():
+        raise argparse.ArgumentTypeError(f"--repeat takes STYLE=N, not {text!r}")
+    return style, int(count)
+
+
 def _train(args: argparse.Namespace) -> int:
     from aimusic.model.network import MelodyConfig
     from aimusic.model.train import TrainConfig, train
 
     cfg = TrainConfig(data=str(args.data), out=str(args.out), epochs=args.epochs, seed=args.seed,
                       threads=args.threads, max_minutes=args.max_minutes, batch_size=args.batch_size,
-                      max_train_melodies=args.limit, lr=args.lr)
-    metrics = train(cfg, MelodyConfig(hidden=args.hidden, layers=args.layers), resume=args.resume)
+                      max_train_melodies=args.limit, lr=args.lr,
+                      repeat={**TrainConfig().repeat, **dict(_style_count(x) for x in args.repeat)})
+    metrics = train(cfg, MelodyConfig(hidden=args.hidden, layers=args.layers, dropout=args.dropout),
+                    resume=args.resume)
     print(metrics)
     return 0
 
@@ -82,6 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--lr", type=float, default=2e-3)
     t.add_argument("--hidden", type=int, default=256)
     t.add_argument("--layers", type=int, default=2)
+    t.add_argument("--dropout", type=float, default=0.2)
+    t.add_argument("--repeat", nargs="*", default=[], metavar="STYLE=N",
+                   help="how often each epoch sees a style's melodies (default classical=6)")
     t.add_argument("--limit", type=int, default=0, help="use only the first N training melodies")
     t.add_argument("--resume", action="store_true", help="continue from OUT's resume file")
     e = sub.add_parser("evaluate", help="bits per note vs Markov, or generated-vs-real statistics")

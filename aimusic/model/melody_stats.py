@@ -44,10 +44,15 @@ def melody_metrics(rows: list[tuple[int, int, int, int]], chords: list[tuple[int
     }
 
 
-def context_for(record: MelodyRecord, *, margin: int = 2) -> MelodyContext:
+REGISTER_SPAN = 24       # every lead part of the service gets two octaves (aimusic/styles.py)
+
+
+def context_for(record: MelodyRecord) -> MelodyContext:
     """A :class:`MelodyContext` asking for a melody like ``record``: same key, meter, chords, span.
 
-    The register is the real melody's range widened by ``margin`` semitones each side.
+    The register is the one a lead part gets in the service, two octaves, centred on the
+    real melody: bounding the generated line by the real one's own range would hand it the
+    answer and cap its range below the real one.
     """
     num, den = (int(x) for x in record.meter.split("/"))
     tpb = TICKS_PER_QUARTER * 4 // den
@@ -65,10 +70,11 @@ def context_for(record: MelodyRecord, *, margin: int = 2) -> MelodyContext:
         stop = spans[i + 1][0] if i + 1 < len(spans) else end
         chord_spans.append(ChordSpan((onset - first_onset + shift) / tpb, (stop - onset) / tpb, chord))
     pitches = [n[0] for n in record.notes if n[0] >= 0]
+    low = (min(pitches) + max(pitches) + 1) // 2 - REGISTER_SPAN // 2
     start = shift / tpb
     return MelodyContext(key=Key(record.tonic, record.mode), beats_per_bar=num, beat_unit=den, start=start,
                          length=(end - first_onset) / tpb, chords=tuple(chord_spans),
-                         register=(min(pitches) - margin, max(pitches) + margin), style_tag=record.style,
+                         register=(low, low + REGISTER_SPAN), style_tag=record.style,
                          step=0.5, density=0.7, rest_prob=0.05, long_note_prob=0.1, final=True)
 
 
