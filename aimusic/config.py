@@ -14,13 +14,23 @@ SAMPLE_RATE = 44100
 MAX_BODY_BYTES = 64 * 1024
 
 
+def _flag(text: str) -> bool:
+    """An on/off environment value: 1/0, true/false, yes/no, on/off (any case)."""
+    value = text.lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("expected 1/0, true/false, yes/no or on/off")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the service can be configured with, with its defaults.
 
     Environment variables (see README): ``HOST``, ``PORT``, ``OUTPUT_DIR``,
     ``MAX_DURATION``, ``LOG_LEVEL``, ``MODEL_PATH``, ``MELODY_ENGINE``,
-    ``RATE_LIMIT_PER_MINUTE``, ``MAX_CONCURRENT_GENERATIONS``, ``KEEP_FILES``.
+    ``RATE_LIMIT_PER_MINUTE``, ``MAX_CONCURRENT_GENERATIONS``, ``KEEP_FILES``, ``WARM_UP``.
     """
 
     host: str = "0.0.0.0"
@@ -33,6 +43,7 @@ class Settings:
     rate_limit_per_minute: int = 0  # 0 = off
     max_concurrent_generations: int = 4
     keep_files: int = 500  # oldest generated files beyond this count are removed
+    warm_up: bool = True  # render a few seconds of every style at start, so first requests are not slower
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> "Settings":
@@ -51,6 +62,7 @@ class Settings:
             "RATE_LIMIT_PER_MINUTE": ("rate_limit_per_minute", int),
             "MAX_CONCURRENT_GENERATIONS": ("max_concurrent_generations", int),
             "KEEP_FILES": ("keep_files", int),
+            "WARM_UP": ("warm_up", _flag),
         }
         for var, (name, convert) in readers.items():
             raw = env.get(var)

@@ -16,7 +16,7 @@ from .compose.planner import SongPlan, plan_song
 from .config import SAMPLE_RATE
 from .mix import render_mix
 from .score import Score
-from .styles import get_style
+from .styles import STYLES, get_style
 
 MAX_SEED = 2**32 - 1
 
@@ -84,3 +84,19 @@ def generate(request: GenerationRequest, melodist: Melodist, *, sample_rate: int
     timings.update(plan=(t1 - t0) * 1e3, compose=(t2 - t1) * 1e3, render_mix=(t3 - t2) * 1e3)
     return GeneratedTrack(audio=audio, sample_rate=sample_rate, plan=plan, score=score, seed=seed,
                           melody_engine=melodist.name, timings_ms=timings)
+
+
+WARM_UP_SECONDS = 6.0
+
+
+def warm_up_styles(melodist: Melodist, *, seconds: float = WARM_UP_SECONDS, sample_rate: int = SAMPLE_RATE) -> float:
+    """Render ``seconds`` of every style once and discard them; returns the time taken in ms.
+
+    The first track of a style in a fresh process otherwise pays for filling the note, drum
+    and filter caches. A server does this once, before it forks its workers, which then share
+    the warm caches. The caches are keyed by content, so later tracks are unchanged by it.
+    """
+    t0 = time.perf_counter()
+    for name in STYLES:
+        generate(GenerationRequest(style=name, duration=seconds, seed=0), melodist, sample_rate=sample_rate)
+    return (time.perf_counter() - t0) * 1e3

@@ -98,7 +98,7 @@ def server_env(output_dir: Path, port: int, **extra: str) -> dict[str, str]:
     """The environment a test server runs with: ours, minus service settings, plus these."""
     env = {k: v for k, v in os.environ.items()
            if k not in ("HOST", "PORT", "OUTPUT_DIR", "MAX_DURATION", "RATE_LIMIT_PER_MINUTE",
-                        "MAX_CONCURRENT_GENERATIONS", "KEEP_FILES", "MELODY_ENGINE", "MODEL_PATH")}
+                        "MAX_CONCURRENT_GENERATIONS", "KEEP_FILES", "MELODY_ENGINE", "MODEL_PATH", "WARM_UP")}
     env.update(HOST="127.0.0.1", PORT=str(port), OUTPUT_DIR=str(output_dir), WEB_CONCURRENCY="1",
                GUNICORN_THREADS="4", OMP_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1")
     env.update(extra)
@@ -167,6 +167,7 @@ def make_app(tmp_path: Path, melodist_info):
 
     def build(**overrides: Any):
         overrides.setdefault("output_dir", tmp_path / "output")
+        overrides.setdefault("warm_up", False)    # rendered once per app: tests build many apps
         return create_app(Settings.from_env({}, **overrides), melodist=melodist_info)
 
     return build

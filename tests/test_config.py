@@ -19,13 +19,14 @@ def test_environment_variables_are_parsed():
     settings = Settings.from_env({
         "HOST": "127.0.0.1", "PORT": "8080", "OUTPUT_DIR": "/srv/music", "MAX_DURATION": "120",
         "LOG_LEVEL": "debug", "MELODY_ENGINE": "Markov", "RATE_LIMIT_PER_MINUTE": "10",
-        "MAX_CONCURRENT_GENERATIONS": "2", "KEEP_FILES": "50", "MODEL_PATH": "/models/m.pt",
+        "MAX_CONCURRENT_GENERATIONS": "2", "KEEP_FILES": "50", "MODEL_PATH": "/models/m.pt", "WARM_UP": "Off",
     })
     assert (settings.host, settings.port, settings.output_dir, settings.max_duration) == (
         "127.0.0.1", 8080, Path("/srv/music"), 120.0)
     assert (settings.log_level, settings.melody_engine, settings.rate_limit_per_minute) == ("DEBUG", "markov", 10)
     assert (settings.max_concurrent_generations, settings.keep_files, settings.model_path) == (
         2, 50, Path("/models/m.pt"))
+    assert settings.warm_up is False and Settings.from_env({"WARM_UP": "yes"}).warm_up is True
 
 
 def test_defaults_and_blank_values():
@@ -36,7 +37,7 @@ def test_defaults_and_blank_values():
 
 @pytest.mark.parametrize(("env", "name"), [({"PORT": "http"}, "PORT"), ({"MAX_DURATION": "long"}, "MAX_DURATION"),
                                            ({"MELODY_ENGINE": "gpt"}, "MELODY_ENGINE"),
-                                           ({"MAX_DURATION": "0"}, "MAX_DURATION")])
+                                           ({"MAX_DURATION": "0"}, "MAX_DURATION"), ({"WARM_UP": "maybe"}, "WARM_UP")])
 def test_invalid_values_are_refused_naming_the_variable(env, name):
     with pytest.raises(ValueError, match=name):
         Settings.from_env(env)
@@ -49,6 +50,21 @@ def test_create_app_applies_overrides(tmp_path, melodist_info):
     assert service.output_dir == tmp_path / "override" and service.output_dir.is_dir()
     assert service.settings.keep_files == 3
     assert not (tmp_path / "from-env").exists()
+
+
+def test_warm_up_renders_every_style_once_at_start_and_changes_no_track(tmp_path, melodist_info):
+    def wav(warm: bool) -> bytes:
+        app = create_app(Settings.from_env({}, output_dir=tmp_path / f"out-{warm}", warm_up=warm),
+                         melodist=melodist_info)
+        created = app.test_client().post("/api/generate", json={"style": "jazz", "duration": 3, "seed": 5})
+        return (tmp_path / f"out-{warm}" / created.get_json()["filename"]).read_bytes()
+
+    with captured_logs("aimusic.service") as records:
+        cold = wav(False)
+        assert not any("warm-up" in r.getMessage() for r in records)
+        warm = wav(True)
+    assert any("warm-up: every style rendered once" in r.getMessage() for r in records)
+    assert warm == cold, "caches are keyed by content: a warm process writes the same bytes"
 
 
 def test_create_app_reads_the_environment(tmp_path, monkeypatch, melodist_info):

@@ -19,7 +19,7 @@ from .. import __version__
 from ..audio_io import TEMP_PREFIX, TEMP_SUFFIX, write_wav
 from ..config import SAMPLE_RATE, Settings
 from ..melodists import MelodistInfo, load_melodist
-from ..pipeline import GeneratedTrack, GenerationRequest, generate
+from ..pipeline import GeneratedTrack, GenerationRequest, generate, warm_up_styles
 from ..styles import get_style
 from ..synth import warm_up
 from .limits import GenerationSlots, Overloaded, RateLimiter
@@ -90,6 +90,8 @@ class GenerationService:
         self.output_dir = Path(settings.output_dir)
         self.melodist_info = melodist_info or load_melodist(settings.melody_engine, settings.model_path)
         warm_up(sr=SAMPLE_RATE)  # noise tables built once, before gunicorn forks its workers
+        if settings.warm_up:
+            log.info("warm-up: every style rendered once in %.0f ms", warm_up_styles(self.melodist_info.melodist))
         self.slots = GenerationSlots(self.output_dir / LOCK_DIR_NAME, settings.max_concurrent_generations)
         self.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
         self.started = time.monotonic()
