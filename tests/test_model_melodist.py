@@ -98,3 +98,18 @@ def test_missing_or_foreign_files_raise_model_error(tmp_path: Path) -> None:
     bogus.write_bytes(b"not a checkpoint")
     with pytest.raises(ModelError):
         load_model_melodist(bogus)
+
+
+def test_tags_a_checkpoint_was_not_trained_on_fall_back_to_folk() -> None:
+    from aimusic.model.checkpoint import load_checkpoint
+
+    blob = load_checkpoint(MODEL_PATH)
+    shipped = ModelMelodist(blob)
+    assert set(blob["metrics"].get("train_styles", ["folk", "classical", "pop"])) == {"folk", "classical", "pop"}
+    blob["metrics"] = {**blob["metrics"], "train_styles": ["classical", "folk"]}   # as if trained without pop
+    public_domain = ModelMelodist(blob)
+    pop, folk = _context(style="pop"), _context(style="folk")
+    def melody(m: ModelMelodist, ctx: MelodyContext) -> list:
+        return m.melody(ctx, rng=np.random.default_rng(5), temperature=1.0)
+    assert melody(public_domain, pop) == melody(public_domain, folk) == melody(shipped, folk)
+    assert melody(shipped, pop) != melody(shipped, folk)

@@ -12,8 +12,8 @@ from ..errors import ModelError
 from ..score import Note
 from ..theory import nearest_pitch_with_class
 from .checkpoint import load_checkpoint
-from .events import (BOS_DUR, BOS_PITCH, DURATIONS, N_PITCH, REST, chord_features, meter_index, mode_index,
-                     pitch_from_index, position_index, style_index)
+from .events import (BOS_DUR, BOS_PITCH, DURATIONS, N_PITCH, REST, STYLES, chord_features, meter_index,
+                     mode_index, pitch_from_index, position_index, style_index)
 from .sample import NumpyMelodyStepper, nucleus_sample
 
 TOP_P = 0.98            # cuts the unlikeliest 2 % of pitches; rests are never cut
@@ -40,6 +40,11 @@ class ModelMelodist:
         self.metrics: dict = dict(blob.get("metrics", {}))
         self.top_p = top_p
         self.stepper = NumpyMelodyStepper(blob["state_dict"], int(args["layers"]), int(args["hidden"]))
+        # A model trained without some tags (say, only on public-domain folk and chorales)
+        # never learned their embeddings: those tags fall back to a tag it knows.
+        trained = [t for t in self.metrics.get("train_styles", STYLES) if t in STYLES] or list(STYLES)
+        fallback = STYLES.index("folk") if "folk" in trained else STYLES.index(trained[0])
+        self.style_index = [i if tag in trained else fallback for i, tag in enumerate(STYLES)]
 
     def melody(self, context: MelodyContext, *, rng: np.random.Generator, temperature: float) -> list[Note]:
         """Sample the section's melody: notes inside the span and register, ordered, no overlaps.
@@ -55,7 +60,7 @@ class ModelMelodist:
         low, high = context.register
         tonic = context.key.tonic
         meter = meter_index(f"{context.beats_per_bar}/{context.beat_unit}")
-        style, mode = style_index(context.style_tag), mode_index(context.key.mode)
+        style, mode = self.style_index[style_index(context.style_tag)], mode_index(context.key.mode)
         # Sample in the octave the model knows best (melodies around G4) and move the
         # result by whole octaves into the register: a bass line gets the same shapes.
         shift = 12 * round((NATURAL_CENTER - (low + high) / 2) / 12)

@@ -138,7 +138,8 @@ def train(cfg: TrainConfig, model_cfg: MelodyConfig | None = None, *, resume: bo
             best, bad = valid_bits, 0
             best_metrics = {"valid_bits_per_note": valid_bits, "valid_notes": n_valid, "epoch": epoch + 1,
                             "train_minutes": elapsed / 60, "train_melodies": len(train_set),
-                            "train_events": int(sum(len(m.pitch) for m in train_set))}
+                            "train_events": int(sum(len(m.pitch) for m in train_set)),
+                            "train_styles": sorted({m.style for m in train_set})}
             save_checkpoint(out, model, name=MODEL_NAME, train_config=asdict(cfg),
                             metrics=best_metrics, extra={"history": history})
         else:
