@@ -27,8 +27,8 @@ def _train(args: argparse.Namespace) -> int:
     from aimusic.model.network import MelodyConfig
     from aimusic.model.train import TrainConfig, train
 
-    cfg = TrainConfig(data=str(args.data), out=str(args.out), epochs=args.epochs, seed=args.seed,
-                      threads=args.threads, max_minutes=args.max_minutes, batch_size=args.batch_size,
+    cfg = TrainConfig(data=str(args.data), out=str(args.out), name=args.name or TrainConfig.name,
+                      epochs=args.epochs, seed=args.seed, threads=args.threads, max_minutes=args.max_minutes, batch_size=args.batch_size,
                       max_train_melodies=args.limit, lr=args.lr,
                       repeat={**TrainConfig().repeat, **dict(_style_count(x) for x in args.repeat)})
     metrics = train(cfg, MelodyConfig(hidden=args.hidden, layers=args.layers, dropout=args.dropout),
@@ -83,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     t = sub.add_parser("train", help="train the melody model")
     t.add_argument("--data", type=Path, default=ROOT / "data" / "melody")
     t.add_argument("--out", type=Path, default=ROOT / "models" / "melody.pt")
+    t.add_argument("--name", help="model name reported by /health and responses (default melody-lstm-v1)")
     t.add_argument("--epochs", type=int, default=40)
     t.add_argument("--max-minutes", type=float, default=40.0)
     t.add_argument("--threads", type=int, default=2)

@@ -26,6 +26,7 @@ class TrainConfig:
 
     data: str = "data/melody"
     out: str = "models/melody.pt"
+    name: str = MODEL_NAME               # what /health and every response report
     epochs: int = 40
     batch_size: int = 64
     seq_len: int = 128
@@ -140,7 +141,7 @@ def train(cfg: TrainConfig, model_cfg: MelodyConfig | None = None, *, resume: bo
                             "train_minutes": elapsed / 60, "train_melodies": len(train_set),
                             "train_events": int(sum(len(m.pitch) for m in train_set)),
                             "train_styles": sorted({m.style for m in train_set})}
-            save_checkpoint(out, model, name=MODEL_NAME, train_config=asdict(cfg),
+            save_checkpoint(out, model, name=cfg.name, train_config=asdict(cfg),
                             metrics=best_metrics, extra={"history": history})
         else:
             bad += 1
