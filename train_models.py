@@ -28,8 +28,8 @@ def _train(args: argparse.Namespace) -> int:
     from aimusic.model.train import TrainConfig, train
 
     cfg = TrainConfig(data=str(args.data), out=str(args.out), name=args.name or TrainConfig.name,
-                      epochs=args.epochs, seed=args.seed, threads=args.threads, max_minutes=args.max_minutes, batch_size=args.batch_size,
-                      max_train_melodies=args.limit, lr=args.lr,
+                      epochs=args.epochs, seed=args.seed, threads=args.threads, max_minutes=args.max_minutes,
+                      batch_size=args.batch_size, max_train_melodies=args.limit, lr=args.lr,
                       repeat={**TrainConfig().repeat, **dict(_style_count(x) for x in args.repeat)})
     metrics = train(cfg, MelodyConfig(hidden=args.hidden, layers=args.layers, dropout=args.dropout),
                     resume=args.resume)
