@@ -38,6 +38,17 @@ def save_checkpoint(path: Path, model: MelodyLSTM, *, name: str, train_config: d
             "train_config": train_config, "metrics": metrics}
     if extra:
         blob.update(extra)
+    _write_atomically(path, blob)
+
+
+def update_checkpoint(path: Path, **entries) -> None:
+    """Set top-level ``entries`` (plain data) of the checkpoint at ``path``, atomically."""
+    blob = load_checkpoint(path)
+    blob.update(entries)
+    _write_atomically(Path(path), blob)
+
+
+def _write_atomically(path: Path, blob: dict) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     torch.save(blob, tmp)
     tmp.replace(path)

@@ -33,12 +33,16 @@ def fold_into(pitch: int, low: int, high: int) -> int:
 class ModelMelodist:
     """Writes section melodies by sampling the trained network step by step."""
 
-    def __init__(self, blob: dict, *, top_p: float = TOP_P) -> None:
+    def __init__(self, blob: dict, *, top_p: float | None = None) -> None:
         args = blob["model_args"]
         self.name: str = str(blob["name"])
         self.parameters: int = int(blob["parameters"])
         self.metrics: dict = dict(blob.get("metrics", {}))
-        self.top_p = top_p
+        sampling = blob.get("sampling", {})
+        self.top_p = float(top_p if top_p is not None else sampling.get("top_p", TOP_P))
+        # Per style tag, an offset added to the rest logit (fitted by aimusic.model.calibrate).
+        self.rest_offset: dict[str, float] = {str(tag): float(fit["offset"])
+                                              for tag, fit in sampling.get("rest_offset", {}).items()}
         self.stepper = NumpyMelodyStepper(blob["state_dict"], int(args["layers"]), int(args["hidden"]))
         # A model trained without some tags (say, only on public-domain folk and chorales)
         # never learned their embeddings: those tags fall back to a tag it knows.
@@ -49,9 +53,10 @@ class ModelMelodist:
     def melody(self, context: MelodyContext, *, rng: np.random.Generator, temperature: float) -> list[Note]:
         """Sample the section's melody: notes inside the span and register, ordered, no overlaps.
 
-        The network proposes every pitch and duration; rules only mask what cannot be
-        used (pitches outside the register, durations running past the section) and, in the
-        final section, settle the last note on the tonic and hold it to the end.
+        The network proposes every pitch and duration (the rest moved by the style's calibrated
+        offset); rules only mask what cannot be used (pitches outside the register, durations
+        running past the section) and, in the final section, settle the last note on the
+        tonic and hold it to the end.
         """
         tpb = TICKS_PER_QUARTER * 4 // context.beat_unit          # ticks per beat
         bar = context.beats_per_bar * tpb
@@ -61,6 +66,7 @@ class ModelMelodist:
         tonic = context.key.tonic
         meter = meter_index(f"{context.beats_per_bar}/{context.beat_unit}")
         style, mode = self.style_index[style_index(context.style_tag)], mode_index(context.key.mode)
+        rest_offset = self.rest_offset.get(STYLES[style], 0.0)
         # Sample in the octave the model knows best (melodies around G4) and move the
         # result by whole octaves into the register: a bass line gets the same shapes.
         shift = 12 * round((NATURAL_CENTER - (low + high) / 2) / 12)
@@ -81,6 +87,7 @@ class ModelMelodist:
             ending = int(context.final and total - t <= bar)
             cond = (root, fam, position_index((start_tick + t) % bar), meter, style, mode, ending)
             logits, state = self.stepper.step(prev_p, prev_d, cond, state)
+            logits[REST] += rest_offset
             mask = allowed.copy()
             if not notes:
                 mask[REST] = False           # a section starts with a note, not silence

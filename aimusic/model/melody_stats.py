@@ -134,3 +134,44 @@ def compare_generated(melodist, records: list[MelodyRecord], *, seed: int = 7, t
                           "real_low": low, "real_high": high}
         out[style] = {"melodies": (len(real[style]), len(gen[style])), "metrics": figures}
     return out
+
+
+def samples_for(contexts: int, min_generated: int) -> int:
+    """Generated melodies per context so that a style gets at least ``min_generated`` in all."""
+    return max(1, -(-min_generated // max(contexts, 1)))
+
+
+def real_means(records: list[MelodyRecord]) -> dict[str, float]:
+    """Mean of every figure of :data:`METRICS` over real melodies."""
+    rows = [melody_metrics([tuple(n) for n in r.notes], [tuple(c) for c in r.chords], tonic=r.tonic,
+                           mode=r.mode, meter=r.meter) for r in records]
+    return {m: float(np.nanmean([x[m] for x in rows])) for m in METRICS}
+
+
+def generated_report(melodist, records: list[MelodyRecord], *, seed: int = 7, min_generated: int = 800,
+                     temperature: float = 1.0) -> tuple[list[str], float]:
+    """The generated-vs-real table (markdown lines) and the largest relative difference.
+
+    Per style tag, melodies are generated for every context of the test and validation
+    splits (enough samples each for ``min_generated`` in all) and compared with those real
+    melodies (95 % interval of their mean) and with the training split's real melodies.
+    """
+    lines = ["| style (real / generated melodies) | figure | real, held out (95 % interval) | real, train "
+             "| generated | ratio to held out | ratio to train |", "|---|---|---|---|---|---|---|"]
+    worst = 0.0
+    for style in sorted({r.style for r in records if r.split == "train"}):
+        held = [r for r in records if r.style == style and r.split in ("test", "validation")]
+        if not held:
+            continue
+        stats = compare_generated(melodist, held, seed=seed, temperature=temperature,
+                                  samples=samples_for(len(held), min_generated))[style]
+        train = real_means([r for r in records if r.style == style and r.split == "train"])
+        for m in METRICS:
+            f = stats["metrics"][m]
+            ratio = f["generated"] / f["real"] if f["real"] else float("nan")
+            ratio_train = f["generated"] / train[m] if train[m] else float("nan")
+            worst = max(worst, abs(ratio - 1))
+            lines.append(f"| {style} ({stats['melodies'][0]} / {stats['melodies'][1]}) | {m} | {f['real']:.4f} "
+                         f"({f['real_low']:.4f}-{f['real_high']:.4f}) | {train[m]:.4f} | {f['generated']:.4f} "
+                         f"| {ratio:.3f} | {ratio_train:.3f} |")
+    return lines, worst
