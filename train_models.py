@@ -67,6 +67,15 @@ def _evaluate(args: argparse.Namespace) -> int:
     records = load_eval_records(args.data, args.split, args.style)
     result = compare_bits(args.model, records, markov, threads=args.threads)
     print(f"melodies={result['melodies']} ratio model/markov={result['model'] / result['markov']:.3f}")
+    if args.record:
+        from aimusic.model.checkpoint import load_checkpoint, update_checkpoint
+
+        metrics = load_checkpoint(args.model)["metrics"]
+        metrics.update({f"{args.record}_bits_per_note": round(result["model"], 4),
+                        f"{args.record}_markov_bits_per_note": round(result["markov"], 4),
+                        f"{args.record}_unigram_bits_per_note": round(result["unigram"], 4),
+                        f"{args.record}_notes": result["notes"]})
+        update_checkpoint(args.model, metrics=metrics)
     print(format_bits_line(result))
     return 0
 
@@ -80,16 +89,16 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--out", type=Path, default=ROOT / "models" / "melody.pt")
     t.add_argument("--name", help="model name reported by /health and responses (default melody-lstm-v1)")
     t.add_argument("--epochs", type=int, default=40)
-    t.add_argument("--max-minutes", type=float, default=40.0)
+    t.add_argument("--max-minutes", type=float, default=50.0)
     t.add_argument("--threads", type=int, default=2)
     t.add_argument("--seed", type=int, default=1234)
     t.add_argument("--batch-size", type=int, default=64)
     t.add_argument("--lr", type=float, default=2e-3)
     t.add_argument("--hidden", type=int, default=256)
     t.add_argument("--layers", type=int, default=2)
-    t.add_argument("--dropout", type=float, default=0.2)
+    t.add_argument("--dropout", type=float, default=0.3)
     t.add_argument("--repeat", nargs="*", default=[], metavar="STYLE=N",
-                   help="how often each epoch sees a style's melodies (default classical=6)")
+                   help="how often each epoch sees a style's melodies (default classical=4)")
     t.add_argument("--limit", type=int, default=0, help="use only the first N training melodies")
     t.add_argument("--resume", action="store_true", help="continue from OUT's resume file")
     c = sub.add_parser("calibrate", help="fit the per-style rest offsets of a trained model")
@@ -103,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--train-data", type=Path, default=ROOT / "data" / "melody",
                    help="dataset whose train split fits the Markov baseline (and, with --generated, the real melodies)")
     e.add_argument("--model", type=Path, default=ROOT / "models" / "melody.pt")
+    e.add_argument("--record", metavar="NAME", help="also store the figures in the checkpoint's metrics as NAME_…")
     e.add_argument("--generated", action="store_true", help="compare generated with real melodies")
     e.add_argument("--min-generated", type=int, default=800, help="generated melodies per style tag, at least")
     e.add_argument("--temperature", type=float, default=1.0)

@@ -18,6 +18,8 @@ from aimusic.model.sample import NumpyMelodyStepper
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_PATH = ROOT / "models" / "melody.pt"
+# The default model, and the one trained only on public-domain sources (no Essen, no POP909).
+SHIPPED = {"default": MODEL_PATH, "public-domain": ROOT / "models" / "melody-public-domain.pt"}
 CARD_PATH = ROOT / "models" / "MODEL_CARD.md"
 FIXTURES = Path(__file__).parent / "fixtures" / "scores"
 
@@ -26,20 +28,27 @@ def _records(task: FileTask) -> list[MelodyRecord]:
     return [MelodyRecord.from_json(r) for r in parse_task(task)["records"]]
 
 
-def test_checkpoint_loads_safely_and_matches_the_card() -> None:
-    assert MODEL_PATH.stat().st_size < 20 * 1024 * 1024
-    blob = torch.load(MODEL_PATH, map_location="cpu", weights_only=True)
-    model = model_from_checkpoint(load_checkpoint(MODEL_PATH))
+@pytest.mark.parametrize("which", sorted(SHIPPED))
+def test_checkpoint_loads_safely_and_matches_the_card(which: str) -> None:
+    path = SHIPPED[which]
+    assert path.stat().st_size < 20 * 1024 * 1024
+    blob = torch.load(path, map_location="cpu", weights_only=True)
+    model = model_from_checkpoint(load_checkpoint(path))
     n = count_parameters(model)
     assert blob["parameters"] == n <= 5_000_000
     documented = re.search(r"Parameters:\s*\**\s*([\d,]+)", CARD_PATH.read_text())
     assert documented is not None and int(documented.group(1).replace(",", "")) == n
-    assert {"valid_bits_per_note", "epoch"} <= set(blob["metrics"])
+    assert {"valid_bits_per_note", "epoch", "test_bits_per_note", "heldout_bits_per_note"} <= set(blob["metrics"])
     assert set(blob["vocab"]["styles"]) == {"folk", "classical", "pop"}
+    trained = set(blob["metrics"]["train_styles"])
+    assert trained == ({"folk", "classical", "pop"} if which == "default" else {"folk", "classical"})
+    assert set(blob["sampling"]["rest_offset"]) == trained, "every trained tag has a calibrated rest offset"
+    assert path.name in CARD_PATH.read_text()
 
 
-def test_numpy_stepper_matches_the_network() -> None:
-    blob = load_checkpoint(MODEL_PATH)
+@pytest.mark.parametrize("which", sorted(SHIPPED))
+def test_numpy_stepper_matches_the_network(which: str) -> None:
+    blob = load_checkpoint(SHIPPED[which])
     model = model_from_checkpoint(blob)
     stepper = NumpyMelodyStepper(blob["state_dict"], blob["model_args"]["layers"], blob["model_args"]["hidden"])
     rec = next(r for t in folder_tasks(FIXTURES, "folk") for r in _records(t))
@@ -67,11 +76,12 @@ def unseen_tunes(tmp_path_factory: pytest.TempPathFactory) -> list[MelodyRecord]
     return records
 
 
-def test_model_beats_the_markov_baseline_on_unseen_tunes(unseen_tunes: list[MelodyRecord]) -> None:
+@pytest.mark.parametrize("which", sorted(SHIPPED))
+def test_model_beats_the_markov_baseline_on_unseen_tunes(unseen_tunes: list[MelodyRecord], which: str) -> None:
     # The baseline is fitted on O'Neill's tunes, part of the model's own training data.
     train = _records(FileTask(str(corpus_root() / "oneills1850" / "0001-0050.abc"), "oneills1850", "folk"))
     train += _records(FileTask(str(corpus_root() / "oneills1850" / "0051-0100.abc"), "oneills1850", "folk"))
-    result = compare_bits(MODEL_PATH, unseen_tunes, fit_markov(train))
+    result = compare_bits(SHIPPED[which], unseen_tunes, fit_markov(train))
     assert result["notes"] > 1000
     assert result["model"] <= 0.85 * result["markov"]
     assert result["markov"] < result["unigram"]

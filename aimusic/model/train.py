@@ -36,9 +36,9 @@ class TrainConfig:
     patience: int = 4
     seed: int = 1234
     threads: int = 2
-    max_minutes: float = 40.0
+    max_minutes: float = 50.0
     max_train_melodies: int = 0          # 0 = all (small values for smoke runs)
-    repeat: dict = field(default_factory=lambda: {"classical": 6, "pop": 1, "folk": 1})
+    repeat: dict = field(default_factory=lambda: {"classical": 4, "pop": 1, "folk": 1})
 
 
 def encode_split(records: list[MelodyRecord], split: str, limit: int = 0) -> list[EncodedMelody]:
