@@ -1,8 +1,9 @@
 """Sampling calibration: one rest offset per style tag, so generated melodies rest as real ones do.
 
 On melodies it has not seen, the network rests less often than real melodies of the rarely
-resting styles do (chorales and fiddle tunes rest on about one event in a hundred; it gives
-them 10-40 % fewer). One logit offset per style tag restores the rate: fitted on contexts of
+resting styles do (chorales and fiddle tunes rest on one event in fifty to a hundred; it gives
+them up to a quarter fewer), and may rest more than real pop songs. One logit offset per
+style tag restores the rate: fitted on contexts of
 the validation split, which the weights never saw, against the rest rate of the training
 split. It lives in the checkpoint's ``sampling`` entry and the melodist adds it to the rest
 logit when it samples; the weights, and so the bits per note, are untouched.

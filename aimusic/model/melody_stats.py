@@ -44,6 +44,12 @@ def melody_metrics(rows: list[tuple[int, int, int, int]], chords: list[tuple[int
     }
 
 
+def record_metrics(record: MelodyRecord) -> dict[str, float]:
+    """:func:`melody_metrics` of a real melody."""
+    return melody_metrics([tuple(n) for n in record.notes], [tuple(c) for c in record.chords],
+                          tonic=record.tonic, mode=record.mode, meter=record.meter)
+
+
 REGISTER_SPAN = 24       # every lead part of the service gets two octaves (aimusic/styles.py)
 
 
@@ -118,8 +124,7 @@ def compare_generated(melodist, records: list[MelodyRecord], *, seed: int = 7, t
     real, gen = defaultdict(list), defaultdict(list)
     for rec in records:
         ctx = context_for(rec)
-        real[rec.style].append(melody_metrics([tuple(n) for n in rec.notes], [tuple(c) for c in rec.chords],
-                                              tonic=rec.tonic, mode=rec.mode, meter=rec.meter))
+        real[rec.style].append(record_metrics(rec))
         for _ in range(samples):
             rows, chords = rows_from_notes(melodist.melody(ctx, rng=rng, temperature=temperature), ctx)
             if rows:
@@ -143,8 +148,7 @@ def samples_for(contexts: int, min_generated: int) -> int:
 
 def real_means(records: list[MelodyRecord]) -> dict[str, float]:
     """Mean of every figure of :data:`METRICS` over real melodies."""
-    rows = [melody_metrics([tuple(n) for n in r.notes], [tuple(c) for c in r.chords], tonic=r.tonic,
-                           mode=r.mode, meter=r.meter) for r in records]
+    rows = [record_metrics(r) for r in records]
     return {m: float(np.nanmean([x[m] for x in rows])) for m in METRICS}
 
 
