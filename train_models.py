@@ -52,7 +52,7 @@ def _calibrate(args: argparse.Namespace) -> int:
 
 def _evaluate(args: argparse.Namespace) -> int:
     from aimusic.data.build import load_dataset
-    from aimusic.model.evaluate import compare_bits, fit_markov, format_bits_line, load_eval_records
+    from aimusic.model.evaluate import compare_bits, fit_markov, format_bits_line, load_eval_records, record_bits
     from aimusic.model.melodist import load_model_melodist
     from aimusic.model.melody_stats import generated_report
 
@@ -68,14 +68,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     result = compare_bits(args.model, records, markov, threads=args.threads)
     print(f"melodies={result['melodies']} ratio model/markov={result['model'] / result['markov']:.3f}")
     if args.record:
-        from aimusic.model.checkpoint import load_checkpoint, update_checkpoint
-
-        metrics = load_checkpoint(args.model)["metrics"]
-        metrics.update({f"{args.record}_bits_per_note": round(result["model"], 4),
-                        f"{args.record}_markov_bits_per_note": round(result["markov"], 4),
-                        f"{args.record}_unigram_bits_per_note": round(result["unigram"], 4),
-                        f"{args.record}_notes": result["notes"]})
-        update_checkpoint(args.model, metrics=metrics)
+        record_bits(args.model, args.record, result)
     print(format_bits_line(result))
     return 0
 

@@ -182,6 +182,15 @@ def nearest_pitch_with_class(target: int, pc: int) -> int:
     return base if target - base <= base + 12 - target else base + 12
 
 
+def fold_into(pitch: int, low: int, high: int) -> int:
+    """Move ``pitch`` by octaves into ``[low, high]`` (clamped if the range is under an octave)."""
+    while pitch < low:
+        pitch += 12
+    while pitch > high:
+        pitch -= 12
+    return min(max(pitch, low), high)
+
+
 def pitches_in_range(pcs: tuple[int, ...] | list[int], low: int, high: int) -> list[int]:
     """All MIDI pitches in ``[low, high]`` whose class is in ``pcs``, ascending."""
     wanted = {p % 12 for p in pcs}

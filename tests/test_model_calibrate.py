@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from aimusic.data.records import MelodyRecord
-from aimusic.model.calibrate import calibrate_checkpoint, fit_rest_offset, generated_rest_ratio, rest_ratio
+from aimusic.model.calibrate import calibrate_checkpoint, fit_rest_offset, generated_rest_ratio
+from aimusic.model.melody_stats import real_means
 from aimusic.model.melodist import load_model_melodist
 
 MODEL_PATH = Path(__file__).resolve().parent.parent / "models" / "melody.pt"
@@ -64,7 +65,7 @@ def test_calibration_is_stored_in_the_checkpoint_and_used_by_the_melodist(tmp_pa
     shutil.copy(MODEL_PATH, path)
     records = ([_record(s, split="train", rests=3) for s in range(6)]
                + [_record(100 + s, split="validation") for s in range(3)])
-    assert rest_ratio(records[:6]) > 0.05
+    assert real_means(records[:6])["rest_ratio"] > 0.05
     fits = calibrate_checkpoint(path, records, min_generated=30)
     blob = torch.load(path, map_location="cpu", weights_only=True)
     stored = blob["sampling"]["rest_offset"]["folk"]

@@ -85,3 +85,17 @@ def test_model_beats_the_markov_baseline_on_unseen_tunes(unseen_tunes: list[Melo
     assert result["notes"] > 1000
     assert result["model"] <= 0.85 * result["markov"]
     assert result["markov"] < result["unigram"]
+
+
+def test_recorded_figures_land_in_the_checkpoint_metrics(tmp_path: Path) -> None:
+    import shutil
+
+    from aimusic.model.evaluate import record_bits
+
+    path = tmp_path / "melody.pt"
+    shutil.copy(MODEL_PATH, path)
+    before = load_checkpoint(path)["metrics"]
+    record_bits(path, "fixture", {"model": 2.51234, "markov": 4.0, "unigram": 6.0, "notes": 106})
+    after = load_checkpoint(path)["metrics"]
+    assert after["fixture_bits_per_note"] == 2.5123 and after["fixture_notes"] == 106
+    assert {k: v for k, v in after.items() if not k.startswith("fixture_")} == before

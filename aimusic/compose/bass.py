@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..score import Note
-from ..theory import Chord, nearest_pitch_with_class
+from ..theory import Chord, fold_into, nearest_pitch_with_class
 from .feel import clamp
 from .harmony import PatternFn
 from .melody_context import ChordSpan
@@ -18,22 +18,13 @@ def _root(chord: Chord, register: tuple[int, int]) -> int:
     return int(clamp(p, low, high))
 
 
-def _fit(pitch: int, register: tuple[int, int]) -> int:
-    low, high = register
-    while pitch < low:
-        pitch += 12
-    while pitch > high:
-        pitch -= 12
-    return pitch
-
-
 def root_fifth(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beats_per_bar: int,
                energy: float, rng: np.random.Generator) -> list[Note]:
     """Root on the strong beat, fifth on the half bar: the classical continuo bass."""
     notes: list[Note] = []
     for span in spans:
         root = _root(span.chord, register)
-        fifth = _fit(root + span.chord.intervals[min(2, len(span.chord.intervals) - 1)], register)
+        fifth = fold_into(root + span.chord.intervals[min(2, len(span.chord.intervals) - 1)], *register)
         if span.length >= 4:
             half = span.length / 2
             notes += [Note(span.start, half * 0.95, root, 0.75), Note(span.start + half, half * 0.95, fifth, 0.6)]
@@ -51,11 +42,11 @@ def walking(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beats_pe
         nxt = spans[idx + 1].chord if idx + 1 < len(spans) else span.chord
         target = _root(nxt, register)
         beats = int(round(span.length))
-        tones = [_fit(root + i, register) for i in span.chord.intervals[1:4]]
+        tones = [fold_into(root + i, *register) for i in span.chord.intervals[1:4]]
         line = [root]
         for k in range(1, beats):
             if k == beats - 1:
-                line.append(_fit(target + (1 if rng.random() < 0.5 else -1), register))
+                line.append(fold_into(target + (1 if rng.random() < 0.5 else -1), *register))
             else:
                 line.append(tones[int(rng.integers(len(tones)))] if tones else root)
         for k, p in enumerate(line):
@@ -76,7 +67,7 @@ def root_eighths(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], bea
             continue
         pop = rng.random() < 0.4
         for k in range(steps):
-            p = _fit(root + 12, register) if pop and k == steps - 2 else root
+            p = fold_into(root + 12, *register) if pop and k == steps - 2 else root
             notes.append(Note(span.start + 0.5 * k, 0.45, p, 0.8 if k % 2 == 0 else 0.68))
     return notes
 
@@ -88,7 +79,7 @@ def offbeat_octave(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], b
     for span in spans:
         root = _root(span.chord, register)
         for k in range(int(round(span.length))):
-            p = _fit(root + 12, register) if (k % 2 == 1 and energy > 0.8) else root
+            p = fold_into(root + 12, *register) if (k % 2 == 1 and energy > 0.8) else root
             notes.append(Note(span.start + k + 0.5, 0.4, p, 0.85))
     return notes
 

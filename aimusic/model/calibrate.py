@@ -15,12 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from ..data.records import MelodyRecord
 from .checkpoint import update_checkpoint
 from .melodist import load_model_melodist
-from .melody_stats import compare_generated, samples_for
+from .melody_stats import compare_generated, real_means, samples_for
 
 MAX_STEP = 1.5           # largest change of the offset per iteration, in nats
 
@@ -41,11 +39,6 @@ class RestFit:
         return {"offset": round(self.offset, 4), "target_rest_ratio": round(self.target, 5),
                 "generated_rest_ratio": round(self.generated, 5),
                 "generated_rest_ratio_before": round(self.generated_before, 5), "melodies": self.melodies}
-
-
-def rest_ratio(records: list[MelodyRecord]) -> float:
-    """Mean over melodies of the share of events that are rests."""
-    return float(np.mean([np.mean([n[0] < 0 for n in r.notes]) for r in records]))
 
 
 def generated_rest_ratio(melodist, contexts: list[MelodyRecord], *, seed: int, samples: int) -> float:
@@ -97,7 +90,7 @@ def calibrate_checkpoint(path: Path, records: list[MelodyRecord], *, min_generat
         train = [r for r in records if r.style == style and r.split == "train"]
         contexts = [r for r in records if r.style == style and r.split == "validation"]
         if contexts:
-            fits[style] = fit_rest_offset(melodist, contexts, rest_ratio(train), seed=seed,
+            fits[style] = fit_rest_offset(melodist, contexts, real_means(train)["rest_ratio"], seed=seed,
                                           min_generated=min_generated, report=report)
     update_checkpoint(path, sampling={
         "top_p": melodist.top_p,

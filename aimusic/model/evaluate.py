@@ -9,7 +9,7 @@ import torch
 from ..data.build import load_dataset
 from ..data.records import MelodyRecord
 from ..data.sources import folder_tasks, parse_task
-from .checkpoint import load_checkpoint, model_from_checkpoint
+from .checkpoint import load_checkpoint, model_from_checkpoint, update_checkpoint
 from .events import encode_record, joint_index
 from .markov import InterpolatedMarkov
 from .train import bits_per_note
@@ -57,3 +57,13 @@ def format_bits_line(result: dict[str, float]) -> str:
     """The summary line: ``bits_per_note model=X markov=Y unigram=Z notes=N``."""
     return (f"bits_per_note model={result['model']:.4f} markov={result['markov']:.4f} "
             f"unigram={result['unigram']:.4f} notes={result['notes']}")
+
+
+def record_bits(path: Path, name: str, result: dict) -> None:
+    """Store a :func:`compare_bits` result in the checkpoint's metrics as ``name_…`` figures."""
+    metrics = load_checkpoint(path)["metrics"]
+    metrics.update({f"{name}_bits_per_note": round(result["model"], 4),
+                    f"{name}_markov_bits_per_note": round(result["markov"], 4),
+                    f"{name}_unigram_bits_per_note": round(result["unigram"], 4),
+                    f"{name}_notes": result["notes"]})
+    update_checkpoint(path, metrics=metrics)

@@ -10,7 +10,7 @@ from ..compose.melody_context import MelodyContext
 from ..data.records import TICKS_PER_QUARTER
 from ..errors import ModelError
 from ..score import Note
-from ..theory import nearest_pitch_with_class
+from ..theory import fold_into, nearest_pitch_with_class
 from .checkpoint import load_checkpoint
 from .events import (BOS_DUR, BOS_PITCH, DURATIONS, N_PITCH, REST, STYLES, chord_features, meter_index,
                      mode_index, pitch_from_index, position_index, style_index)
@@ -19,15 +19,6 @@ from .sample import NumpyMelodyStepper, nucleus_sample
 TOP_P = 0.98            # cuts the unlikeliest 2 % of pitches; rests are never cut
 NATURAL_CENTER = 67      # MIDI pitch near the middle of the training melodies
 _DUR_TICKS = np.array(DURATIONS)
-
-
-def fold_into(pitch: int, low: int, high: int) -> int:
-    """Move ``pitch`` by octaves into ``[low, high]`` (clamped if the range is under an octave)."""
-    while pitch < low:
-        pitch += 12
-    while pitch > high:
-        pitch -= 12
-    return min(max(pitch, low), high)
 
 
 class ModelMelodist:
@@ -48,7 +39,7 @@ class ModelMelodist:
         # never learned their embeddings: those tags fall back to a tag it knows.
         trained = [t for t in self.metrics.get("train_styles", STYLES) if t in STYLES] or list(STYLES)
         fallback = STYLES.index("folk") if "folk" in trained else STYLES.index(trained[0])
-        self.style_index = [i if tag in trained else fallback for i, tag in enumerate(STYLES)]
+        self.trained_tag = [i if tag in trained else fallback for i, tag in enumerate(STYLES)]
 
     def melody(self, context: MelodyContext, *, rng: np.random.Generator, temperature: float) -> list[Note]:
         """Sample the section's melody: notes inside the span and register, ordered, no overlaps.
@@ -65,7 +56,7 @@ class ModelMelodist:
         low, high = context.register
         tonic = context.key.tonic
         meter = meter_index(f"{context.beats_per_bar}/{context.beat_unit}")
-        style, mode = self.style_index[style_index(context.style_tag)], mode_index(context.key.mode)
+        style, mode = self.trained_tag[style_index(context.style_tag)], mode_index(context.key.mode)
         rest_offset = self.rest_offset.get(STYLES[style], 0.0)
         # Sample in the octave the model knows best (melodies around G4) and move the
         # result by whole octaves into the register: a bass line gets the same shapes.
