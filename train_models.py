@@ -6,6 +6,7 @@ Usage::
     python train_models.py evaluate --data PATH [--split test]     # dataset file/folder or score folder
     python train_models.py calibrate [--model models/melody.pt]    # refit the rest offsets (train does it)
     python train_models.py evaluate --generated [--min-generated 800]
+    python train_models.py export [CHECKPOINT ...]                # torch-free weights file (train does it)
 """
 from __future__ import annotations
 
@@ -50,6 +51,15 @@ def _calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    from aimusic.model.checkpoint import export_weights
+
+    for path in args.checkpoints:
+        npz, sidecar = export_weights(path)
+        print(f"{path} -> {npz.name} ({npz.stat().st_size / 1e6:.1f} MB) + {sidecar.name}")
+    return 0
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     from aimusic.data.build import load_dataset
     from aimusic.model.evaluate import compare_bits, fit_markov, format_bits_line, load_eval_records, record_bits
@@ -74,7 +84,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Parse the command line and run ``train``, ``calibrate`` or ``evaluate``."""
+    """Parse the command line and run ``train``, ``calibrate``, ``evaluate`` or ``export``."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="train the melody model")
@@ -97,6 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     c = sub.add_parser("calibrate", help="fit the per-style rest offsets of a trained model")
     c.add_argument("--data", type=Path, default=ROOT / "data" / "melody")
     c.add_argument("--model", type=Path, default=ROOT / "models" / "melody.pt")
+    x = sub.add_parser("export", help="write the torch-free weights file the service reads, beside each checkpoint")
+    x.add_argument("checkpoints", nargs="*", type=Path,
+                   default=[ROOT / "models" / "melody.pt", ROOT / "models" / "melody-public-domain.pt"])
     e = sub.add_parser("evaluate", help="bits per note vs Markov, or generated-vs-real statistics")
     e.add_argument("--data", type=Path, default=ROOT / "data" / "melody",
                    help="dataset file/folder, or a folder of score files")
@@ -113,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", str(getattr(args, "threads", 1)))
-    return {"train": _train, "calibrate": _calibrate, "evaluate": _evaluate}[args.command](args)
+    return {"train": _train, "calibrate": _calibrate, "evaluate": _evaluate,
+            "export": _export}[args.command](args)
 
 
 if __name__ == "__main__":

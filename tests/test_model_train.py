@@ -16,6 +16,7 @@ from aimusic.model.checkpoint import load_checkpoint, model_from_checkpoint
 from aimusic.model.events import encode_record
 from aimusic.model.network import MelodyConfig, MelodyLSTM, count_parameters
 from aimusic.model.train import TrainConfig, bits_per_note, train, train_epoch
+from aimusic.model.weights import load_weights
 
 FIXTURES = Path(__file__).parent / "fixtures" / "scores"
 TINY = MelodyConfig(hidden=32, layers=1, pitch_emb=8, dur_emb=8, feature_emb=4, dur_hidden=16, dropout=0.0)
@@ -64,9 +65,14 @@ def test_train_writes_a_safe_checkpoint_and_resumes(records, tmp_path: Path) -> 
     assert len(blob["history"]) == 2
     model = model_from_checkpoint(load_checkpoint(out))
     assert not model.training
+    exported = load_weights(out)                                       # the torch-free pair beside it
+    assert exported["history"] == blob["history"] and exported["metrics"] == blob["metrics"]
+    for name, tensor in blob["state_dict"].items():
+        np.testing.assert_array_equal(exported["state_dict"][name], tensor.numpy())
     cfg.epochs = 3
     train(cfg, TINY, resume=True, progress=False)
     assert len(torch.load(out, map_location="cpu", weights_only=True)["history"]) == 3
+    assert len(load_weights(out)["history"]) == 3
 
 
 def test_training_is_seeded(records, tmp_path: Path) -> None:

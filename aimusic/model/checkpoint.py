@@ -2,7 +2,8 @@
 
 The file loads with ``torch.load(..., weights_only=True)`` and without the training code:
 it holds the weights, the network's arguments, the vocabulary it was trained with, the
-training configuration and the measured metrics.
+training configuration and the measured metrics. Every write also writes the torch-free
+weights file pair beside it (:mod:`aimusic.model.weights`), which is what the service reads.
 """
 from __future__ import annotations
 
@@ -11,24 +12,17 @@ from pathlib import Path
 import torch
 
 from ..errors import ModelError
-from .events import DURATIONS, FAMILIES, FEATURE_SIZES, FEATURES, METERS, MODES, N_POS, PITCH_HIGH, PITCH_LOW, STYLES
+from .events import vocabulary
 from .network import MelodyConfig, MelodyLSTM, count_parameters
+from .weights import write_weights
 
 FORMAT = "aimusic-melody"
 FORMAT_VERSION = 1
 
 
-def vocabulary() -> dict:
-    """The event and feature vocabulary as plain data, stored in and checked against checkpoints."""
-    return {"pitch_low": PITCH_LOW, "pitch_high": PITCH_HIGH, "durations": list(DURATIONS),
-            "families": list(FAMILIES), "meters": list(METERS), "styles": list(STYLES),
-            "modes": list(MODES), "features": list(FEATURES), "feature_sizes": dict(FEATURE_SIZES),
-            "n_pos": N_POS}
-
-
 def save_checkpoint(path: Path, model: MelodyLSTM, *, name: str, train_config: dict, metrics: dict,
                     extra: dict | None = None) -> None:
-    """Write the model and its metadata atomically (temporary file, then rename)."""
+    """Write the model and its metadata atomically (temporary file, then rename), and its weights file pair."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     blob = {"format": FORMAT, "format_version": FORMAT_VERSION, "name": name,
@@ -48,10 +42,25 @@ def update_checkpoint(path: Path, **entries) -> None:
     _write_atomically(Path(path), blob)
 
 
+def export_weights(path: Path) -> tuple[Path, Path]:
+    """Write the torch-free weights file pair for the existing checkpoint at ``path``.
+
+    Checkpoints written by this module get theirs automatically; this is for older ones
+    (``python train_models.py export``). Returns the ``.npz`` and ``.json`` paths.
+    """
+    return _export(Path(path), load_checkpoint(path))
+
+
+def _export(path: Path, blob: dict) -> tuple[Path, Path]:
+    arrays = {k: v.detach().cpu().numpy() for k, v in blob["state_dict"].items()}
+    return write_weights(path, arrays, {k: v for k, v in blob.items() if k != "state_dict"})
+
+
 def _write_atomically(path: Path, blob: dict) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     torch.save(blob, tmp)
     tmp.replace(path)
+    _export(path, blob)
 
 
 def load_checkpoint(path: Path) -> dict:

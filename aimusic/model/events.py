@@ -38,6 +38,14 @@ _DUR_ARRAY = np.array(DURATIONS)
 _MINOR_MODES = {"minor", "harmonic_minor", "dorian", "minor_pentatonic", "blues", "phrygian", "aeolian"}
 
 
+def vocabulary() -> dict:
+    """The event and feature vocabulary as plain data, stored in and checked against checkpoints."""
+    return {"pitch_low": PITCH_LOW, "pitch_high": PITCH_HIGH, "durations": list(DURATIONS),
+            "families": list(FAMILIES), "meters": list(METERS), "styles": list(STYLES),
+            "modes": list(MODES), "features": list(FEATURES), "feature_sizes": dict(FEATURE_SIZES),
+            "n_pos": N_POS}
+
+
 def duration_index(ticks: int) -> int:
     """Index of the vocabulary duration closest to ``ticks`` (on a log scale)."""
     ticks = max(int(ticks), 1)

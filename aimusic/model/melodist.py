@@ -1,6 +1,12 @@
-"""The trained model as a :class:`~aimusic.compose.melody_context.Melodist` for the composer."""
+"""The trained model as a :class:`~aimusic.compose.melody_context.Melodist` for the composer.
+
+The melodist reads the weights file pair beside the checkpoint (:mod:`aimusic.model.weights`)
+and steps the network in NumPy. Only a checkpoint without a current weights file is read
+with torch.
+"""
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -11,10 +17,12 @@ from ..data.records import TICKS_PER_QUARTER
 from ..errors import ModelError
 from ..score import Note
 from ..theory import fold_into, nearest_pitch_with_class
-from .checkpoint import load_checkpoint
 from .events import (BOS_DUR, BOS_PITCH, DURATIONS, N_PITCH, REST, STYLES, chord_features, meter_index,
                      mode_index, pitch_from_index, position_index, style_index)
 from .sample import NumpyMelodyStepper, nucleus_sample
+from .weights import WeightsUnavailable, load_weights
+
+log = logging.getLogger(__name__)
 
 TOP_P = 0.98            # cuts the unlikeliest 2 % of pitches; rests are never cut
 NATURAL_CENTER = 67      # MIDI pitch near the middle of the training melodies
@@ -112,15 +120,42 @@ class ModelMelodist:
 
 
 def load_model_melodist(path: Path) -> ModelMelodist:
-    """Load the checkpoint at ``path`` (weights only, no pickled code) as a melodist.
+    """Load the model of the checkpoint at ``path`` as a melodist, without torch when it can.
+
+    The weights file pair beside the checkpoint (``melody.npz`` + ``melody.json`` for
+    ``melody.pt``) is read when it is there and matches the checkpoint; otherwise the
+    checkpoint itself is read with torch (weights only, no pickled code), with a warning,
+    since that costs the process torch's time and memory.
+
+    Parameters
+    ----------
+    path : Path
+        The checkpoint, or either file of its weights pair.
 
     Raises
     ------
     ModelError
-        When the file is missing, unreadable, or not a compatible melody checkpoint.
+        When neither file can be read, or neither is a compatible melody model.
     """
-    blob = load_checkpoint(Path(path))
+    path = Path(path)
+    try:
+        blob = load_weights(path)
+    except WeightsUnavailable as why:
+        if path.suffix in (".npz", ".json"):
+            raise
+        if path.exists():
+            log.warning("%s: reading the checkpoint with torch instead (python train_models.py export "
+                        "writes the weights file)", why)
+        blob = _read_checkpoint(path)
     try:
         return ModelMelodist(blob)
     except (KeyError, ValueError, TypeError) as exc:
         raise ModelError(f"{path}: incomplete melody checkpoint ({exc})") from exc
+
+
+def _read_checkpoint(path: Path) -> dict:
+    try:
+        from .checkpoint import load_checkpoint
+    except ImportError as exc:
+        raise ModelError(f"no weights file beside {path}, and torch, needed to read it, is missing") from exc
+    return load_checkpoint(path)

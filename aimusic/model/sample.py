@@ -6,8 +6,9 @@ matrix-vector products: about a hundred microseconds, far below a PyTorch call p
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
-import torch
 
 from .events import FEATURES
 
@@ -19,8 +20,9 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 class NumpyMelodyStepper:
     """Step-by-step evaluation of :class:`~aimusic.model.network.MelodyLSTM` weights."""
 
-    def __init__(self, state_dict: dict[str, torch.Tensor], layers: int, hidden: int) -> None:
-        sd = {k: v.detach().cpu().numpy().astype(np.float64) for k, v in state_dict.items()}
+    def __init__(self, state_dict: Mapping[str, np.ndarray], layers: int, hidden: int) -> None:
+        # Arrays from the weights file; CPU tensors of a checkpoint convert the same way.
+        sd = {k: np.asarray(v, dtype=np.float64) for k, v in state_dict.items()}
         self.layers, self.hidden = layers, hidden
         w0 = sd["lstm.weight_ih_l0"]
         tables, col = [], 0
