@@ -1,8 +1,9 @@
 """The trained model as a :class:`~aimusic.compose.melody_context.Melodist` for the composer.
 
-The melodist reads the weights file pair beside the checkpoint (:mod:`aimusic.model.weights`)
-and steps the network in NumPy. Only a checkpoint without a current weights file is read
-with torch.
+Serving imports no torch: the melodist reads the weights file pair beside the checkpoint
+(:mod:`aimusic.model.weights`), steps the network in NumPy and draws every random number
+from the request's NumPy generator. Only a checkpoint without a current weights file is
+read with torch.
 """
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import logging
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from ..compose.melody_context import MelodyContext
 from ..data.records import TICKS_PER_QUARTER
@@ -75,8 +75,7 @@ class ModelMelodist:
         fold = allowed.sum() <= 1            # register outside the vocabulary: fold octaves
         if fold:
             allowed[:] = True
-        g = torch.Generator().manual_seed(int(rng.integers(2**62)))
-        uniforms = torch.rand(2 * total + 2, generator=g, dtype=torch.float64).numpy()
+        uniforms = rng.random(2 * total + 2)      # enough for a pitch and a duration per tick
         state = self.stepper.initial_state()
         prev_p, prev_d, t, k = BOS_PITCH, BOS_DUR, 0, 0
         notes: list[Note] = []
