@@ -38,7 +38,9 @@ class HitSpec:
     noise_decay: float = 0.1
     bursts: int = 1                  # clap: several noise bursts ``burst_gap`` apart
     burst_gap: float = 0.01
+    noise_attack: float = 0.002      # s the noise takes to bloom (cymbals build their highs)
     click: float = 0.0
+    click_hz: float = 3000.0         # the stick or beater click lies below this
     drive: float = 0.0               # tanh saturation (808 kick grit)
     highpass: float = 0.0
     length: float = 0.5
@@ -61,11 +63,11 @@ _ACOUSTIC = {
     CLAP: HitSpec(noise=1.0, noise_band=(900.0, 3200.0), noise_decay=0.08, bursts=4, burst_gap=0.009,
                   length=0.4, level=0.6),
     CLOSED_HAT: HitSpec(tones=metal(14.0, 0.35, 0.03), noise=1.0, noise_band=(7000.0, 16000.0),
-                        noise_decay=0.035, highpass=6000.0, length=0.15, level=0.3),
+                        noise_decay=0.035, noise_attack=0.005, highpass=6000.0, length=0.15, level=0.3),
     PEDAL_HAT: HitSpec(tones=metal(14.0, 0.3, 0.04), noise=0.8, noise_band=(6000.0, 14000.0),
-                       noise_decay=0.05, highpass=5000.0, length=0.15, level=0.2),
+                       noise_decay=0.05, noise_attack=0.005, highpass=5000.0, length=0.15, level=0.2),
     OPEN_HAT: HitSpec(tones=metal(14.0, 0.35, 0.3), noise=1.0, noise_band=(6500.0, 16000.0),
-                      noise_decay=0.32, highpass=5500.0, length=0.9, level=0.3),
+                      noise_decay=0.32, noise_attack=0.006, highpass=5500.0, length=0.9, level=0.3),
     LOW_TOM: HitSpec(tones=((98.0, 1.0, 0.25), (196.0, 0.2, 0.1)), sweep=1.4, sweep_time=0.05, noise=0.2,
                      noise_band=(300.0, 3000.0), noise_decay=0.04, length=0.8, level=0.7),
     MID_TOM: HitSpec(tones=((140.0, 1.0, 0.22), (280.0, 0.2, 0.09)), sweep=1.4, sweep_time=0.05, noise=0.2,
@@ -73,9 +75,9 @@ _ACOUSTIC = {
     HIGH_TOM: HitSpec(tones=((190.0, 1.0, 0.2), (380.0, 0.2, 0.08)), sweep=1.4, sweep_time=0.05, noise=0.2,
                       noise_band=(500.0, 4000.0), noise_decay=0.04, length=0.6, level=0.6),
     CRASH: HitSpec(tones=metal(9.0, 0.3, 0.8), noise=1.0, noise_band=(3000.0, 15000.0), noise_decay=1.1,
-                   highpass=2500.0, length=3.5, level=0.45),
+                   noise_attack=0.012, highpass=2500.0, length=3.5, level=0.45),
     RIDE: HitSpec(tones=((3050.0, 0.5, 0.7), (4750.0, 0.4, 0.6), (5800.0, 0.3, 0.45), (6500.0, 0.25, 0.4),
-                         (8200.0, 0.2, 0.3)), noise=0.35, noise_band=(4000.0, 14000.0), noise_decay=0.45,
+                         (8200.0, 0.2, 0.3)), noise=0.35, noise_band=(4000.0, 14000.0), noise_decay=0.45, noise_attack=0.006,
                   click=0.15, highpass=2000.0, length=1.8, level=0.3),
 }
 
@@ -125,8 +127,8 @@ def velocity_layer(velocity: float) -> int:
 @lru_cache(maxsize=128)
 def _sos(kind: str, lo: float, hi: float, sr: int) -> np.ndarray:
     hi = min(hi, 0.45 * sr)
-    if kind == "highpass":
-        return signal.butter(2, lo, btype="highpass", fs=sr, output="sos")
+    if kind in ("highpass", "lowpass"):
+        return signal.butter(2, lo, btype=kind, fs=sr, output="sos")
     return signal.butter(2, [lo, hi], btype="bandpass", fs=sr, output="sos")
 
 
@@ -161,25 +163,34 @@ def render_hit(spec: HitSpec, layer: int, *, sr: int, rng: np.random.Generator, 
         # phase of a tone gliding from sweep*f down to f: the integral of its frequency
         glide = (spec.sweep - 1.0) * spec.sweep_time * (1.0 - np.exp(-t / spec.sweep_time))
         phase = 2.0 * np.pi * f * (t + glide)
-        y += np.sum(a * np.exp(-t / d) * np.sin(phase), axis=0)
+        tones = a * np.exp(-t / d) * np.sin(phase)
+        rise = max(int(spec.noise_attack * sr), 1)
+        metal = f[:, 0] >= TUNED_BELOW_HZ      # plates bloom like the noise; shells start at once
+        tones[metal, :rise] *= raised_cosine(rise)[: n]
+        y += np.sum(tones, axis=0)
     if spec.noise:
         env = np.zeros(n)
+        rise = max(int(spec.noise_attack * sr), 1)
         for b in range(spec.bursts):  # each burst restarts the decay, the last one rings out
             start = int(b * spec.burst_gap * sr)
             tau = spec.noise_decay if b == spec.bursts - 1 else spec.burst_gap / 2.5
-            env[start:] = np.maximum(env[start:], np.exp(-(t[: n - start]) / tau))
+            burst = np.exp(-(t[: n - start]) / tau)
+            burst[:rise] *= raised_cosine(rise)[: burst.size]   # a burst blooms, it does not step in
+            env[start:] = np.maximum(env[start:], burst)
         hi = spec.noise_band[1] * bright
         noise = signal.sosfilt(_sos("bandpass", spec.noise_band[0], max(hi, spec.noise_band[0] * 1.5), sr),
                                rng.standard_normal(n))
         y += spec.noise * env * noise / max(float(np.std(noise[: max(int(0.02 * sr), 1)])), 1e-9) * 0.5
     if spec.click:
-        m = int(0.003 * sr)
-        y[:m] += spec.click * bright * rng.standard_normal(m) * np.exp(-np.arange(m) / (0.0007 * sr))
+        # the stick or beater: a band-limited 2 ms burst (full-band noise here is a digital click)
+        m = int(0.002 * sr)
+        burst = signal.sosfilt(_sos("lowpass", spec.click_hz * bright, 0.0, sr), rng.standard_normal(3 * m))[-m:]
+        y[:m] += spec.click * bright * burst / max(float(np.std(burst)), 1e-9) * np.hanning(m)
     if spec.highpass:
         y = signal.sosfilt(_sos("highpass", spec.highpass, 0.0, sr), y)
     if spec.drive:
         y = np.tanh((1.0 + 4.0 * spec.drive) * y / max(float(np.max(np.abs(y))), 1e-9))
-    k = int(0.0005 * sr)      # 0.5 ms onset: keeps the attack sharp without a step
+    k = int(0.001 * sr)       # 1 ms onset: keeps the attack sharp without a step
     y[:k] *= raised_cosine(k)
     # a long fade over the end of the hit: a ringing cymbal cut by a short fade sounds
     # choked, while this reads as the shell or plate dying away a little faster
