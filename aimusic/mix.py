@@ -92,15 +92,6 @@ def duck_envelope(onsets_s: np.ndarray, *, sr: int, n: int, depth: float, recove
     return 1.0 - np.float32(depth) * dip
 
 
-def _effects(part: PartSpec) -> list[pb.Plugin]:
-    fx: list[pb.Plugin] = []
-    drive = float(part.effects.get("drive", 0.0))
-    if drive:
-        fx += [pb.Distortion(drive_db=6.0 + 14.0 * drive), pb.LowpassFilter(cutoff_frequency_hz=5500.0),
-               pb.Gain(gain_db=-(4.0 + 8.0 * drive))]
-    return fx
-
-
 def stereo_chorus(amount: float) -> tuple[pb.Pedalboard, pb.Pedalboard]:
     """Two choruses with different rates and delays, one per side: a mono part made wide.
 
@@ -112,7 +103,11 @@ def stereo_chorus(amount: float) -> tuple[pb.Pedalboard, pb.Pedalboard]:
 
 
 def track_chain(part: PartSpec) -> pb.Pedalboard:
-    """The insert chain of one track: role EQ and compression, then drive (chorus is stereo, later)."""
+    """The insert chain of one track: role EQ and compression (chorus is stereo, later).
+
+    An amplifier's drive belongs to the instrument, before its cabinet
+    (:mod:`aimusic.synth.guitar`), never here after it.
+    """
     hp, thresh, ratio = ROLE_CHAIN.get(part.role, (40.0, 6.0, 2.0))
     chain: list[pb.Plugin] = []
     if hp:
@@ -120,7 +115,7 @@ def track_chain(part: PartSpec) -> pb.Pedalboard:
     if ratio:
         chain.append(pb.Compressor(threshold_db=REFERENCE_DB + thresh, ratio=ratio, attack_ms=8.0,
                                    release_ms=120.0))
-    return pb.Pedalboard(chain + _effects(part))
+    return pb.Pedalboard(chain)
 
 
 def _part_for(style: StyleSpec, role: str) -> PartSpec:

@@ -1,29 +1,19 @@
-"""Stem colour, streamed: amp drive and cabinet, or a rotary speaker, applied chunk by chunk.
+"""Stem colour, streamed: amplifier and cabinet, or a rotary speaker, applied chunk by chunk.
 
-Drive, cabinet and rotary act on the sum of a track's notes, not on single notes. The
-:class:`Colour` stage keeps the cabinet filter's state and reads the rotary's few samples
+Amplifier, cabinet and rotary act on the sum of a track's notes, not on single notes (a
+power chord's intermodulation is part of its sound). The :class:`Colour` stage keeps the
+amplifier's and cabinet's filter states (:mod:`aimusic.synth.guitar`) and reads the rotary's few samples
 of look-ahead from its caller's buffer, so the streamed result does not depend on where the
 chunk boundaries fall.
 """
 from __future__ import annotations
 
 import numpy as np
-from scipy import signal
 
+from .guitar import Amp, drive_gain
 from .instruments import Timbre
 
 ROTARY_RATE_HZ = 6.2
-
-
-def soft_clip(x: np.ndarray) -> np.ndarray:
-    """Odd 5th-order polynomial saturation, flat (C2-smooth) where it meets +-1.
-
-    A polynomial of order 5 creates harmonics up to 5x its input band only, so a guitar
-    band-limited to ~4.5 kHz distorts without folding aliases back down.
-    """
-    u = np.clip(x, -1.0, 1.0)
-    u2 = u * u
-    return u * (15.0 - 10.0 * u2 + 3.0 * u2 * u2) / 8.0
 
 
 def rotary_reach(timbre: Timbre, *, sr: int) -> int:
@@ -57,39 +47,33 @@ def rotary(buf: np.ndarray, base: int, c0: int, c1: int, *, n: int, sr: int, dep
 
 
 class Colour:
-    """Drive and cabinet of one stem, in place on consecutive segments (filter state kept).
+    """Amplifier and cabinet of one stem, in place on consecutive segments (state kept).
 
-    ``ref`` is the stem's expected peak: the drive's pre-gain puts it at ``1 + 7 * drive``.
+    ``ref`` is the stem's expected peak: the amplifier's pre-gain puts it at
+    :func:`~aimusic.synth.guitar.drive_gain` of the timbre's drive.
     """
 
     def __init__(self, timbre: Timbre, *, sr: int, ref: float) -> None:
         self.timbre = timbre
-        self.pre = np.float32((1.0 + 7.0 * timbre.drive) / ref) if timbre.drive and ref > 0.0 else None
-        self.ref = np.float32(ref)
-        self.sos = None
-        if timbre.cabinet_hz:
-            self.sos = np.vstack([signal.butter(4, timbre.cabinet_hz, btype="lowpass", fs=sr, output="sos"),
-                                  signal.butter(1, 90.0, btype="highpass", fs=sr, output="sos")])
-            self.state = np.zeros((self.sos.shape[0], 2))
+        driven = bool(timbre.amp) and ref > 0.0
+        self.amp = None
+        if driven or timbre.cabinet:
+            pre = drive_gain(timbre.drive) / ref if driven else 1.0
+            self.amp = Amp(timbre.amp if driven else "", timbre.cabinet, sr=sr, pre=pre, post=ref)
 
     @property
     def active(self) -> bool:
         """Whether this stage changes anything."""
-        return self.pre is not None or self.sos is not None
+        return self.amp is not None
 
     def __call__(self, seg: np.ndarray) -> None:
         """Colour the next segment of the stem in place."""
-        if seg.size == 0:
-            return
-        if self.pre is not None:
-            seg[:] = soft_clip(seg * self.pre) * self.ref
-        if self.sos is not None:
-            filtered, self.state = signal.sosfilt(self.sos, seg, zi=self.state)
-            seg[:] = filtered
+        if seg.size and self.amp is not None:
+            self.amp(seg)
 
 
 def colour_whole(y: np.ndarray, timbre: Timbre, *, sr: int, ref: float) -> np.ndarray:
-    """A whole stem (or note) coloured at once: drive and cabinet in place, then rotary."""
+    """A whole stem (or note) coloured at once: amplifier and cabinet in place, then rotary."""
     Colour(timbre, sr=sr, ref=ref)(y)
     if timbre.rotary and y.shape[0] >= 2:
         y = rotary(y, 0, 0, y.shape[0], n=y.shape[0], sr=sr, depth=timbre.rotary)

@@ -46,8 +46,12 @@ class Timbre:
     noise_band: tuple[float, float] = (1000.0, 6000.0)
     transient: float = 0.0           # hammer/pluck/key-click burst level
     transient_band: tuple[float, float] = (800.0, 5000.0)
-    drive: float = 0.0               # stem-level waveshaping amount 0..1
-    cabinet_hz: float = 0.0          # stem-level cabinet low-pass (0 = none)
+    comb: tuple[float, ...] = ()     # pick and pickup positions along the string (harmonic comb)
+    mute_below: float = 0.0          # notes held shorter than this (s) are palm-muted
+    mute_damping: float = 1.0        # ... their partials decay this many times faster
+    drive: float = 0.0               # stem-level amplifier gain amount 0..1 (see synth.guitar)
+    amp: str = ""                    # amplifier voicing in synth.guitar.AMPS ("" = none)
+    cabinet: str = ""                # speaker cabinet in synth.guitar.CABINETS ("" = none)
     rotary: float = 0.0              # stem-level rotary speaker depth 0..1
     max_seconds: float = 30.0        # a note longer than this is released early (bounds memory)
 
@@ -83,11 +87,28 @@ _TIMBRES = (
     _t(name="brass", n_partials=24, rolloff=0.8, attack=0.045, env_decay=0.3, sustain=0.85, release=0.12,
        vibrato=(5.0, 8.0, 0.35), formant=(1100.0, 0.7, 1.5), noise=0.012, vel_brightness=2.0,
        fenv=(1.5, 11.0, 0.07), unison=2, detune_cents=4.0, max_hz=10000.0),
-    _t(name="lead_guitar", n_partials=20, rolloff=0.85, decay=0.9, decay_tilt=0.7, decay_pitch=0.3,
-       attack=0.003, release=0.08, vibrato=(5.5, 16.0, 0.3), transient=0.2, max_hz=4500.0,
-       vel_brightness=0.8, drive=0.55, cabinet_hz=4200.0),
-    _t(name="overdrive_guitar", n_partials=18, rolloff=0.8, decay=1.2, decay_tilt=0.6, attack=0.003,
-       release=0.05, transient=0.25, max_hz=4000.0, vel_brightness=0.6, drive=0.85, cabinet_hz=3600.0),
+    # electric guitars: plucked strings (pick/pickup comb, partials decaying at their own
+    # rates, a pick transient) into an amplifier and a speaker cabinet (synth.guitar)
+    _t(name="clean_guitar", n_partials=32, rolloff=0.85, comb=(0.18, 0.23), decay=0.9, decay_tilt=0.9,
+       decay_pitch=0.4, attack=0.002, release=0.1, transient=0.22, transient_band=(1200.0, 4500.0),
+       vel_brightness=0.9, max_hz=7000.0, drive=0.2, amp="clean", cabinet="combo"),
+    _t(name="crunch_guitar", n_partials=32, rolloff=0.8, comb=(0.16, 0.22), decay=0.75, decay_tilt=0.8,
+       decay_pitch=0.3, attack=0.002, release=0.08, vibrato=(5.2, 24.0, 0.2), transient=0.25,
+       transient_band=(1200.0, 4500.0), vel_brightness=0.8, max_hz=6500.0, drive=0.5, amp="crunch",
+       cabinet="combo"),
+    _t(name="lead_guitar", n_partials=32, rolloff=0.75, comb=(0.15, 0.09), decay=0.55, decay_tilt=0.8,
+       decay_pitch=0.3, attack=0.002, release=0.08, vibrato=(5.5, 18.0, 0.25), transient=0.25,
+       transient_band=(1200.0, 4500.0), vel_brightness=0.8, max_hz=6000.0, drive=0.72, amp="high_gain",
+       cabinet="closed_4x12"),
+    _t(name="overdrive_guitar", n_partials=32, rolloff=0.8, comb=(0.13, 0.09), decay=0.8, decay_tilt=0.9,
+       decay_pitch=0.3, attack=0.002, release=0.06, transient=0.3, transient_band=(1200.0, 4500.0),
+       vel_brightness=0.6, max_hz=5500.0, mute_below=0.25, mute_damping=9.0, drive=0.82, amp="high_gain",
+       cabinet="closed_4x12"),
+    # the second take of a double-tracked rhythm part: picked a little further from the bridge
+    _t(name="overdrive_guitar_2", n_partials=32, rolloff=0.8, comb=(0.19, 0.09), decay=0.85, decay_tilt=0.9,
+       decay_pitch=0.3, attack=0.002, release=0.06, transient=0.3, transient_band=(1300.0, 4800.0),
+       vel_brightness=0.6, max_hz=5500.0, mute_below=0.25, mute_damping=9.0, drive=0.8, amp="high_gain",
+       cabinet="closed_4x12"),
     _t(name="synth_lead", n_partials=40, rolloff=1.0, attack=0.01, release=0.1, unison=2, detune_cents=9.0,
        fenv=(10.0, 4.5, 0.25), vibrato=(5.5, 14.0, 0.35), env_decay=0.3, sustain=0.85),
     _t(name="synth_pluck", n_partials=36, rolloff=1.0, decay=2.5, decay_tilt=0.4, attack=0.002, release=0.1,

@@ -15,8 +15,9 @@ from functools import lru_cache
 
 import numpy as np
 
+from .guitar import amp_shape, drive_gain
 from .instruments import Timbre, get_timbre
-from .voice import midi_to_hz, note_samples, partial_table, render_note
+from .voice import is_muted, midi_to_hz, note_samples, partial_table, render_note
 
 FRAME_S = 0.05          # level frames (as the mix's stem level)
 GATE_DB = -45.0         # frames this far below the loudest do not count
@@ -83,7 +84,7 @@ def envelope_at(t: np.ndarray, timbre: Timbre, *, sr: int, hold: int) -> np.ndar
 
 
 @lru_cache(maxsize=1024)   # up to ~5 KB each
-def _tone_power(name: str, pitch: int, velocity: float, sr: int) -> np.ndarray:
+def _tone_power(name: str, pitch: int, velocity: float, sr: int, muted: bool = False) -> np.ndarray:
     """Expected power of a note's partials and noise per frame, before its envelope.
 
     It depends on the instrument, pitch and velocity only, not on how long the key is
@@ -94,7 +95,7 @@ def _tone_power(name: str, pitch: int, velocity: float, sr: int) -> np.ndarray:
     longest = note_samples(timbre, pitch, int(timbre.max_seconds * sr), sr=sr)   # ring-limited
     ts = (np.arange(-(-longest // f)) + 0.5) * f / sr
     freqs, amps, decays, _, ratios = partial_table(timbre, pitch, velocity, sr=sr,
-                                                   rng=np.random.default_rng(0))
+                                                   rng=np.random.default_rng(0), muted=muted)
     amp = amps[:, None] * np.exp(-np.outer(decays, ts))
     start, end, tau = timbre.fenv
     if start or end:
@@ -119,7 +120,8 @@ def _profile(timbre: Timbre, pitch: int, velocity: float, hold: int, *, sr: int)
     n = note_samples(timbre, pitch, hold, sr=sr)
     f = frame_length(sr)
     t = (np.arange(-(-n // f)) + 0.5) * f
-    return _tone_power(timbre.name, pitch, velocity, sr)[: t.size] * envelope_at(t, timbre, sr=sr, hold=hold) ** 2
+    tone = _tone_power(timbre.name, pitch, velocity, sr, is_muted(timbre, hold, sr=sr))
+    return tone[: t.size] * envelope_at(t, timbre, sr=sr, hold=hold) ** 2
 
 
 class _Profiles:
@@ -163,13 +165,13 @@ def timbre_calibration(name: str, sr: int) -> tuple[float, float, np.ndarray]:
     ``crest`` is the reference note's peak over the square root of its loudest predicted
     frame power: it turns predicted power into a predicted peak (which sets the drive).
     ``colour dB`` is how much the cabinet and rotary change the level. The drive curve is
-    the mean square of the soft clipper's output for the note's waveform at unit RMS,
-    scaled to each RMS of :data:`DRIVE_GRID` (saturation squeezes loud frames, so the
-    drive's effect on the level depends on each frame's level).
+    the mean square of the amplifier's output (:func:`~aimusic.synth.guitar.amp_shape`) for
+    the note's waveform at unit RMS, scaled to each RMS of :data:`DRIVE_GRID` (saturation
+    squeezes loud frames, so the drive's effect on the level depends on each frame's level).
     """
     from dataclasses import replace
 
-    from .colour import colour_whole, soft_clip  # the colour stage imports this module
+    from .colour import colour_whole  # the colour stage imports this module
 
     timbre = get_timbre(name)
     hold = int(0.5 * sr)
@@ -178,19 +180,20 @@ def timbre_calibration(name: str, sr: int) -> tuple[float, float, np.ndarray]:
     predicted = _profile(timbre, 60, 1.0, hold, sr=sr)
     crest = peak / max(float(np.sqrt(np.max(predicted))), 1e-12)
     raw = stem_level_db(y, sr=sr)
-    coloured = stem_level_db(colour_whole(y.copy(), replace(timbre, drive=0.0), sr=sr, ref=peak), sr=sr)
+    coloured = stem_level_db(colour_whole(y.copy(), replace(timbre, amp=""), sr=sr, ref=peak), sr=sr)
     colour_db = (coloured - raw) if np.isfinite(raw) and np.isfinite(coloured) else 0.0
     curve = np.zeros(0)
-    if timbre.drive:
-        w = y[:hold].astype(np.float64)
+    if timbre.amp:
+        w = y[:hold // 2].astype(np.float64)
         w = w / max(float(np.sqrt(np.mean(w ** 2))), 1e-12)
-        curve = np.array([np.mean(soft_clip(s * w) ** 2) for s in DRIVE_GRID])
+        curve = np.array([np.mean(amp_shape(s * w, timbre.amp, sr=sr).astype(np.float64) ** 2)
+                          for s in DRIVE_GRID])
     return crest, colour_db, curve
 
 
 def driven_power(power: np.ndarray, curve: np.ndarray, *, ref: float, drive: float) -> np.ndarray:
-    """Frame powers after the drive (input scaled by ``(1 + 7 drive) / ref``, output by ``ref``)."""
-    rms = np.sqrt(power) * (1.0 + 7.0 * drive) / max(ref, 1e-12)
+    """Frame powers after the amplifier (input scaled by ``drive_gain(drive) / ref``, output by ``ref``)."""
+    rms = np.sqrt(power) * drive_gain(drive) / max(ref, 1e-12)
     return ref ** 2 * np.interp(np.log(np.maximum(rms, 1e-30)), np.log(DRIVE_GRID), curve, left=0.0)
 
 

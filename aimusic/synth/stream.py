@@ -132,7 +132,7 @@ class TrackStream:
         n_frames = self.n // frame_length(self.sr)
         power = spread(profiles, starts, gains ** 2, sr=self.sr, n_frames=n_frames)
         self.peak = 0.0
-        if self.timbre is not None and self.timbre.drive and profiles:
+        if self.timbre is not None and self.timbre.amp and profiles:
             amp = spread(profiles, starts, gains, sr=self.sr, n_frames=max(n_frames, 1), root=True)
             self.peak = crest * float(np.max(amp))
             power = driven_power(power, curve, ref=self.peak, drive=self.timbre.drive)

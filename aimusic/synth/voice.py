@@ -7,6 +7,7 @@ import numpy as np
 from scipy import signal
 
 from .additive import BLOCK, adsr, audible_partials, raised_cosine, sum_partials, time_warp
+from .guitar import string_comb
 from .instruments import TIMBRES, Timbre
 
 RING_FLOOR_DB = 70.0  # a decaying note is rendered until its slowest partial is this far down
@@ -56,12 +57,20 @@ def band_noise(n: int, band: tuple[float, float], *, sr: int, rng: np.random.Gen
     return table[(start + np.arange(n)) % size]
 
 
+def is_muted(timbre: Timbre, hold: int, *, sr: int) -> bool:
+    """Whether a note held ``hold`` samples is played palm-muted (short notes of a rhythm guitar)."""
+    return timbre.mute_below > 0.0 and hold < timbre.mute_below * sr
+
+
 def partial_table(timbre: Timbre, pitch: int, velocity: float, *, sr: int,
-                  rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+                  rng: np.random.Generator, muted: bool = False) -> tuple[np.ndarray, ...]:
     """Frequencies, amplitudes, decay rates and phases of every partial of one note.
 
     Partials at or above Nyquist (less a margin for vibrato and detune) are dropped here,
-    per note, so a high note simply has fewer partials instead of aliases.
+    per note, so a high note simply has fewer partials instead of aliases. A plucked
+    string's harmonics carry the comb of its pick and pickup positions (``timbre.comb``);
+    a ``muted`` note (the palm resting on the strings by the bridge) loses its upper
+    partials and decays ``mute_damping`` times faster: the chug of rock rhythm guitar.
     """
     f0 = midi_to_hz(pitch)
     if timbre.ratios:
@@ -76,6 +85,8 @@ def partial_table(timbre: Timbre, pitch: int, velocity: float, *, sr: int,
         amps[1::2] *= timbre.even_gain
         dmul = n ** timbre.decay_tilt
     freqs = f0 * ratios
+    if timbre.comb:
+        amps = amps * string_comb(ratios, timbre.comb)
     amps = amps * ratios ** (-timbre.vel_brightness * (1.0 - velocity))
     centre, gain, width = timbre.formant
     if gain:
@@ -83,6 +94,9 @@ def partial_table(timbre: Timbre, pitch: int, velocity: float, *, sr: int,
     if timbre.cutoff_mult:
         amps = amps / np.sqrt(1.0 + (ratios / timbre.cutoff_mult) ** 4)
     decays = timbre.decay * (f0 / 262.0) ** timbre.decay_pitch * dmul
+    if muted:
+        amps = amps / (1.0 + (ratios / 5.0) ** 2)
+        decays = decays * timbre.mute_damping
     keep = audible_partials(freqs, sr=sr) & (freqs < max(timbre.max_hz, 1.5 * f0))
     freqs, amps, decays, ratios = freqs[keep], amps[keep], decays[keep], ratios[keep]
     amps = amps / max(float(np.sqrt(np.sum(amps ** 2))), 1e-9)
@@ -150,7 +164,8 @@ def render_note(timbre: Timbre, pitch: int, velocity: float, hold: int, *, sr: i
     release = int(timbre.release * sr)
     hold = min(hold, max(int(timbre.max_seconds * sr) - release, 1))  # over-long: release in time
     n = note_samples(timbre, pitch, hold, sr=sr)
-    freqs, amps, decays, phases, ratios = partial_table(timbre, pitch, velocity, sr=sr, rng=rng)
+    freqs, amps, decays, phases, ratios = partial_table(timbre, pitch, velocity, sr=sr, rng=rng,
+                                                        muted=is_muted(timbre, hold, sr=sr))
     gain = None
     start, end, tau = timbre.fenv
     if start or end:  # low-pass whose cutoff glides from start*f0 to end*f0
