@@ -25,6 +25,8 @@ class PartSpec:
     pan: float = 0.0
     reverb_send: float = 0.2       # 0..1, share sent to the style's reverb
     effects: Mapping[str, float] = field(default_factory=dict)  # per-track effect amounts
+    double: tuple[str, ...] = ()   # double-tracked: the second take's instrument per instrument
+    triplets: bool = False         # written on a triplet grid: the feel adds no swing of its own
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,8 @@ class MelodySpec:
     rest_prob: float               # chance of a rest on a weak position
     long_note_prob: float          # chance a note lasts two grid steps or more
     density: float                 # 0..1, share of grid positions that start a note
+    phrasing: str = ""             # "aab": 12-bar choruses as call-and-response AAB lines
+    blue_notes: float = 0.0        # 0..1, how often the line bends toward the blues scale
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,7 @@ class StyleSpec:
     tail_seconds: float            # time left after the last bar for the final chord to ring
     ritardando: float = 1.0        # final slowdown factor (1 = none)
     fixed_form: bool = False       # True: every section is one full statement of the progression
+    tempo_choices: tuple[int, ...] = ()  # tempi the seed picks from when none is asked (else default)
 
     @property
     def time_signature(self) -> str:
@@ -171,7 +176,7 @@ JAZZ = StyleSpec(
 
 BLUES = StyleSpec(
     name="blues",
-    description="12-bar form with dominant sevenths, shuffle feel, blue-note melody",
+    description="12-bar form with dominant sevenths, boogie bass, triplet piano, AAB guitar lines with blue notes",
     default_tempo=90, tempo_range=(60, 140), beats_per_bar=4, beat_unit=4,
     modes=("major", "major", "minor"), tonics=(4, 9, 7, 0, 2, 5, 10),
     swing=0.66, phrase_bars=12, intro_bars=4, fixed_form=True,
@@ -190,22 +195,23 @@ BLUES = StyleSpec(
     }),
     cadences=_freeze({"major": (("V7", "IV7", "I7"),), "minor": (("bVI7", "V7", "i7"),)}),
     parts=(
-        PartSpec("melody", ("lead_guitar", "sax", "organ"), "melody", (60, 84), gain_db=-2, pan=0.15,
-                 reverb_send=0.25),
-        PartSpec("harmony", ("piano", "organ"), "comp_shuffle", (50, 72), gain_db=-7, pan=-0.25,
-                 reverb_send=0.2),
-        PartSpec("bass", ("electric_bass", "upright_bass"), "walking", (28, 52), gain_db=-4, reverb_send=0.05),
+        PartSpec("melody", ("crunch_guitar", "clean_guitar", "crunch_guitar"), "melody", (60, 84), gain_db=-2,
+                 pan=0.15, reverb_send=0.25),
+        PartSpec("harmony", ("piano",), "comp_triplet", (50, 72), gain_db=-8, pan=-0.25, reverb_send=0.2,
+                 triplets=True),
+        PartSpec("bass", ("electric_bass", "upright_bass"), "boogie", (28, 52), gain_db=-4, reverb_send=0.05),
         PartSpec("drums", ("acoustic_kit",), "groove", (0, 127), gain_db=-5, reverb_send=0.12),
     ),
     grooves=("shuffle", "shuffle_ride"),
-    melody=MelodySpec(model_tag="folk", step=0.5, rest_prob=0.2, long_note_prob=0.35, density=0.55),
+    melody=MelodySpec(model_tag="pop", step=0.5, rest_prob=0.2, long_note_prob=0.35, density=0.55,
+                      phrasing="aab", blue_notes=0.6),
     mix=MixSpec(reverb_room=0.4, reverb_damping=0.6, master_low_shelf_db=0.5, glue_ratio=2.0),
-    tail_seconds=2.0,
+    tail_seconds=2.0, tempo_choices=(68, 76, 96, 108, 116),
 )
 
 ROCK = StyleSpec(
     name="rock",
-    description="Riff-based I-IV-V and I-V-vi-IV, driving power chords, backbeat drums",
+    description="I-IV-V and I-V-vi-IV, double-tracked power chords with palm mutes, guitar lead, backbeat drums",
     default_tempo=120, tempo_range=(90, 170), beats_per_bar=4, beat_unit=4,
     modes=("major", "major", "minor"), tonics=(4, 9, 2, 7, 0, 5),
     swing=0.5, phrase_bars=8, intro_bars=4,
@@ -227,11 +233,11 @@ ROCK = StyleSpec(
     }),
     cadences=_freeze({"major": (("IV", "V", "I"),), "minor": (("bVI", "bVII", "i"),)}),
     parts=(
-        PartSpec("melody", ("lead_guitar", "organ", "synth_lead"), "melody", (62, 86), gain_db=-3, pan=0.2,
-                 reverb_send=0.2),
-        PartSpec("harmony", ("overdrive_guitar",), "power_chords", (40, 64), gain_db=-8, pan=-0.45,
-                 reverb_send=0.1, effects={"drive": 0.6}),
-        PartSpec("pad", ("organ", "piano"), "sustained", (55, 76), gain_db=-14, pan=0.45, reverb_send=0.2),
+        PartSpec("melody", ("lead_guitar", "crunch_guitar", "lead_guitar", "organ"), "melody", (62, 86),
+                 gain_db=-3, pan=0.15, reverb_send=0.2),
+        PartSpec("harmony", ("overdrive_guitar",), "power_chords", (40, 64), gain_db=-9, pan=-1.0,
+                 reverb_send=0.08, double=("overdrive_guitar_2",)),
+        PartSpec("pad", ("organ", "clean_guitar"), "sustained", (55, 76), gain_db=-15, pan=0.3, reverb_send=0.2),
         PartSpec("bass", ("electric_bass",), "root_eighths", (28, 52), gain_db=-4, reverb_send=0.05),
         PartSpec("drums", ("acoustic_kit",), "groove", (0, 127), gain_db=-3, reverb_send=0.12),
     ),

@@ -13,6 +13,7 @@ import numpy as np
 from ..score import Note, Score, Track
 from ..styles import PartSpec, StyleSpec
 from .bass import BASS_PATTERNS
+from .blues import LINE_BARS, blue_notes, call_of
 from .drums import write_drums
 from .feel import apply_feel, clamp
 from .harmony import HARMONY_PATTERNS, voice_chord
@@ -45,7 +46,11 @@ def _shift(notes: list[Note], offset: float) -> list[Note]:
 
 def write_melody(plan: SongPlan, style: StyleSpec, part: PartSpec, melodist: Melodist, *,
                  rng: np.random.Generator, temperature: float) -> list[Note]:
-    """The lead line for the whole form; repeats of a section recall its first melody."""
+    """The lead line for the whole form; repeats of a section recall its first melody.
+
+    A style phrased ``"aab"`` writes each body section as blues lines instead (see
+    :func:`_aab_section`).
+    """
     bpb = plan.beats_per_bar
     memory: dict[str, tuple[float, list[Note]]] = {}
     notes: list[Note] = []
@@ -56,6 +61,9 @@ def write_melody(plan: SongPlan, style: StyleSpec, part: PartSpec, melodist: Mel
         start, end = float(sec.start_bar * bpb), float(sec.end_bar * bpb)
         final = sec is plan.sections[-1]
         remembered = memory.get(sec.kind)
+        if style.melody.phrasing == "aab" and sec.kind in ("A", "B") and not final:
+            notes += _aab_section(plan, style, part, melodist, start, sec.n_bars, rng=rng, temperature=temperature)
+            continue
         if remembered is None or final:
             written = melodist.melody(_context(plan, style, part, start, end, final), rng=rng,
                                       temperature=temperature)
@@ -72,6 +80,32 @@ def write_melody(plan: SongPlan, style: StyleSpec, part: PartSpec, melodist: Mel
                                  temperature=temperature) if half < end else []
         notes += recalled + varied
     return notes
+
+
+def _aab_section(plan: SongPlan, style: StyleSpec, part: PartSpec, melodist: Melodist, start: float,
+                 n_bars: int, *, rng: np.random.Generator, temperature: float) -> list[Note]:
+    """A section as blues lines of four bars, AAB in every twelve: a line, its repeat, its answer.
+
+    Each line the melodist writes (A and B) is written over its own chords; only its call
+    is kept (:func:`~aimusic.compose.blues.call_of`), the rest of the line is the band's.
+    """
+    bar = float(plan.beats_per_bar)
+    line = LINE_BARS * bar
+    end = start + n_bars * bar
+    notes: list[Note] = []
+    a_line: list[Note] = []
+    a_start = start
+    for i in range(-(-n_bars // LINE_BARS)):
+        l0 = start + i * line
+        if i % 3 == 1:      # A again, a line later (over the IV chord in the 12-bar form)
+            notes += [n for n in _shift(call_of(a_line, a_start, plan.beats_per_bar), l0 - a_start) if n.start < end]
+            continue
+        written = melodist.melody(_context(plan, style, part, l0, min(l0 + line, end), False), rng=rng,
+                                  temperature=temperature)
+        if i % 3 == 0:
+            a_line, a_start = written, l0
+        notes += call_of(written, l0, plan.beats_per_bar)
+    return [replace(n, length=min(n.length, end - n.start)) for n in notes]
 
 
 def _final_chord(plan: SongPlan, part: PartSpec, end_beat: float) -> list[Note]:
@@ -121,6 +155,8 @@ def compose(plan: SongPlan, style: StyleSpec, melodist: Melodist, *, rng: np.ran
     for part in style.parts:
         if part.role == "melody":
             notes = write_melody(plan, style, part, melodist, rng=rng, temperature=temperature)
+            if style.melody.blue_notes:
+                notes = blue_notes(notes, plan.key, plan.chords, amount=style.melody.blue_notes, rng=rng)
             if notes:  # the last melody note rings with the final chord
                 notes[-1] = replace(notes[-1], length=max(end_beat - notes[-1].start, notes[-1].length))
             notes = _melody_dynamics(notes, plan)
@@ -130,13 +166,18 @@ def compose(plan: SongPlan, style: StyleSpec, melodist: Melodist, *, rng: np.ran
             notes = write_drums(plan.groove, plan.sections, beats_per_bar=plan.beats_per_bar, rng=rng)
         else:
             notes = write_accompaniment(plan, style, part, rng=rng, end_beat=end_beat)
-        felt = apply_feel(notes, swing=style.swing, rng=rng, jitter_beats=JITTER_S[part.role] / spb,
-                          beats_per_bar=plan.beats_per_bar,
-                          accent_depth=0.25 if part.role in ("melody", "harmony") else 0.0,
-                          end_limit=end_beat)
-        felt.sort(key=lambda n: (n.start, n.pitch))
-        tracks.append(Track(name=part.role, instrument=plan.instrument(part.role), role=part.role,
-                            notes=felt, pan=part.pan, gain_db=part.gain_db))
+        instrument = plan.instrument(part.role)
+        takes = [(part.role, instrument, part.pan)]
+        if part.double:   # a double-tracked part: a second take, panned to the other side
+            takes.append((f"{part.role}_double", part.double[part.instruments.index(instrument)], -part.pan))
+        for name, take_instrument, pan in takes:
+            felt = apply_feel(notes, swing=0.5 if part.triplets else style.swing, rng=rng,
+                              jitter_beats=JITTER_S[part.role] / spb, beats_per_bar=plan.beats_per_bar,
+                              accent_depth=0.25 if part.role in ("melody", "harmony") else 0.0,
+                              end_limit=end_beat)
+            felt.sort(key=lambda n: (n.start, n.pitch))
+            tracks.append(Track(name=name, instrument=take_instrument, role=part.role, notes=felt, pan=pan,
+                                gain_db=part.gain_db))
     sections = [(s.label, float(s.start_bar * plan.beats_per_bar)) for s in plan.sections]
     return Score(tracks=tracks, tempo=tempo, beats_per_bar=plan.beats_per_bar, beat_unit=plan.beat_unit,
                  key_name=plan.key.name, duration_s=plan.duration_s, sections=sections)

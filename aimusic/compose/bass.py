@@ -98,7 +98,30 @@ def drone(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beats_per_
     return notes
 
 
+# Boogie figures in eighths (semitones above the root): up root-fifth-sixth-flat seventh,
+# and the answering bar that turns on the sixth.
+_BOOGIE = ((0, 0, 7, 7, 9, 9, 10, 9), (0, 0, 7, 7, 9, 9, 7, 7))
+
+
+def boogie(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beats_per_bar: int,
+           energy: float, rng: np.random.Generator) -> list[Note]:
+    """Blues shuffle bass: the boogie figure root-fifth-sixth-flat seventh in swung eighths.
+
+    Each chord gets the figure from its own root, the first and answering bars in turn; a
+    chord of two beats plays the figure's first half. The feel swings the eighths.
+    """
+    notes: list[Note] = []
+    for span in spans:
+        root = _root(span.chord, register)
+        figure = _BOOGIE[int(span.start // beats_per_bar) % 2]
+        for k in range(min(int(round(span.length * 2)), len(figure))):
+            vel = (0.8 if k % 2 == 0 else 0.6) * float(rng.uniform(0.93, 1.04))
+            notes.append(Note(span.start + 0.5 * k, 0.42, root + figure[k], min(vel, 1.0)))
+    return notes
+
+
 BASS_PATTERNS: dict[str, PatternFn] = {
+    "boogie": boogie,
     "root_fifth": root_fifth, "walking": walking, "root_eighths": root_eighths,
     "offbeat_octave": offbeat_octave, "drone": drone,
 }

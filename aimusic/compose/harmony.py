@@ -141,16 +141,53 @@ def comp_shuffle(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], bea
 
 def power_chords(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beats_per_bar: int,
                  energy: float, rng: np.random.Generator) -> list[Note]:
-    """Driving eighth-note power chords (whole-bar hits when energy is low)."""
+    """Rock rhythm guitar: root-fifth-octave power chords, palm-muted eighths between accents.
+
+    Each chord change is struck open and left to ring for a beat, then the part chugs on
+    short eighths, which a rhythm-guitar timbre plays palm-muted (its ``mute_below``); the
+    last eighth before a change rings again. At low energy whole chords ring instead.
+    """
     notes: list[Note] = []
     for span in spans:
         pitches = voice_chord(span.chord, register, power=True)
         if energy < 0.6:
             notes += _chord_notes(pitches, span.start, span.length * 0.95, 0.7)
             continue
-        for k in range(int(round(span.length * 2))):
-            v = 0.85 if k % 2 == 0 else 0.65
-            notes += _chord_notes(pitches, span.start + 0.5 * k, 0.42, v)
+        steps = int(round(span.length * 2))
+        for k in range(steps):
+            t = span.start + 0.5 * k
+            if k == 0:
+                notes += _chord_notes(pitches, t, min(1.0, span.length), 0.92)
+            elif k == 1 and span.length > 1.0:
+                continue                        # the open accent is still ringing
+            else:
+                notes += _chord_notes(pitches, t, 0.3, 0.8 if k % 2 == 0 else 0.68)
+    return notes
+
+
+def comp_triplet(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beats_per_bar: int,
+                 energy: float, rng: np.random.Generator) -> list[Note]:
+    """Blues piano: chords on every triplet eighth (the 12/8 feel), the backbeat leaning.
+
+    The second bar of every two answers the lead (which calls in the first): its last beat
+    is a fill down the blues scale of the chord from its flat seventh, an octave up.
+    """
+    notes: list[Note] = []
+    vel = 0.36 + 0.3 * energy
+    for span in spans:
+        pitches = voice_chord(span.chord, register, voices=3)
+        for beat in range(int(round(span.length))):
+            b = span.start + beat
+            answer = int(b // beats_per_bar) % 2 == 1 and (b % beats_per_bar) == beats_per_bar - 1
+            if answer:
+                base = register[1] - 10 - ((register[1] - 10 - span.chord.root) % 12)
+                notes += [Note(b + j / 3.0, 0.3, base + step, min(vel * 1.1, 1.0))
+                          for j, step in enumerate((10, 7, 6))]
+                continue
+            backbeat = (b % beats_per_bar) % 2 == 1
+            for j, accent in enumerate((1.0, 0.55, 0.75)):
+                v = vel * accent * (1.15 if backbeat and j == 0 else 1.0) * float(rng.uniform(0.92, 1.05))
+                notes += _chord_notes(pitches, b + j / 3.0, 0.26, min(v, 1.0))
     return notes
 
 
@@ -168,6 +205,7 @@ def stabs(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beats_per_
 
 HARMONY_PATTERNS: dict[str, PatternFn] = {
     "sustained": sustained, "sustained_high": sustained_high, "arpeggio": arpeggio,
-    "comp_swing": comp_swing, "comp_shuffle": comp_shuffle, "power_chords": power_chords,
+    "comp_swing": comp_swing, "comp_shuffle": comp_shuffle, "comp_triplet": comp_triplet,
+    "power_chords": power_chords,
     "stabs": stabs,
 }
