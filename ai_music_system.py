@@ -5,6 +5,8 @@
 - ``python ai_music_system.py [serve]``: the same gunicorn server on HOST:PORT (default 0.0.0.0:5001).
 - ``python ai_music_system.py generate --style jazz --duration 30 --seed 7 -o jazz.wav``: write one
   track and print the metadata the API returns.
+- ``python ai_music_system.py keys create|list|revoke [NAME]``: API keys (``AUTH=keys``).
+- ``python ai_music_system.py db upgrade|current``: the library's schema (every start upgrades it too).
 """
 from __future__ import annotations
 
@@ -18,9 +20,9 @@ HERE = Path(__file__).resolve().parent
 def __getattr__(name: str) -> Any:
     """Build ``app`` lazily so that importing this module (e.g. for the CLI) loads no model."""
     if name == "app":
-        from aimusic.web import create_app
+        from aimusic.runtime import build_app
 
-        globals()["app"] = create_app()
+        globals()["app"] = build_app()
         return globals()["app"]
     raise AttributeError(name)
 
@@ -35,12 +37,12 @@ def serve(argv: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Dispatch ``serve`` (default) or ``generate``."""
+    """Dispatch ``serve`` (default), ``generate``, ``keys`` or ``db``."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] == "generate":
-        from aimusic.web.cli import run_generate
+    if argv and argv[0] in ("generate", "keys", "db"):
+        from aimusic.cli import COMMANDS
 
-        return run_generate(argv[1:])
+        return COMMANDS[argv[0]](argv[1:])
     if argv and argv[0] == "serve":
         argv = argv[1:]
     if argv and argv[0] in ("-h", "--help"):

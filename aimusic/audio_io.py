@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import soundfile as sf
@@ -39,6 +40,15 @@ def to_pcm16(y: np.ndarray) -> np.ndarray:
     return np.round(np.clip(y, -1.0, 1.0) * PCM16_MAX).astype(np.int16)
 
 
+def encode_wav(handle: BinaryIO, y: np.ndarray, *, sr: int = SAMPLE_RATE) -> None:
+    """Write ``y`` as 16-bit PCM WAV into the open binary ``handle`` (clipped, see :func:`to_pcm16`)."""
+    if y.ndim not in (1, 2) or y.shape[0] == 0:
+        raise ParameterError("audio", "must be a non-empty (n,) or (n, channels) array")
+    if sr <= 0:
+        raise ParameterError("sr", "must be positive")
+    sf.write(handle, to_pcm16(y), sr, subtype="PCM_16", format="WAV")
+
+
 def write_wav(path: str | os.PathLike[str], y: np.ndarray, *, sr: int = SAMPLE_RATE) -> Path:
     """Write ``y`` as a 16-bit PCM WAV at ``path``, atomically.
 
@@ -65,11 +75,10 @@ def write_wav(path: str | os.PathLike[str], y: np.ndarray, *, sr: int = SAMPLE_R
     if sr <= 0:
         raise ParameterError("sr", "must be positive")
     dest = Path(path)
-    pcm = to_pcm16(y)
     fd, tmp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX, dir=dest.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            sf.write(handle, pcm, sr, subtype="PCM_16", format="WAV")
+            encode_wav(handle, y, sr=sr)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp_name, 0o644)

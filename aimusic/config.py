@@ -30,7 +30,8 @@ class Settings:
 
     Environment variables (see README): ``HOST``, ``PORT``, ``OUTPUT_DIR``,
     ``MAX_DURATION``, ``LOG_LEVEL``, ``MODEL_PATH``, ``MELODY_ENGINE``,
-    ``RATE_LIMIT_PER_MINUTE``, ``MAX_CONCURRENT_GENERATIONS``, ``KEEP_FILES``, ``WARM_UP``.
+    ``RATE_LIMIT_PER_MINUTE``, ``DAILY_QUOTA``, ``MAX_CONCURRENT_GENERATIONS``, ``KEEP_TRACKS`` (or the
+    older ``KEEP_FILES``), ``WARM_UP``, ``DATABASE_URL``, ``AUTH``.
     """
 
     host: str = "0.0.0.0"
@@ -40,10 +41,25 @@ class Settings:
     log_level: str = "INFO"
     model_path: Path = DEFAULT_MODEL_PATH
     melody_engine: str = "model"  # "model" or "markov"
-    rate_limit_per_minute: int = 0  # 0 = off
+    rate_limit_per_minute: int = 0  # 0 = off; per key (or per client address with AUTH=off), all workers
+    daily_quota: int = 0  # generations per key (or client address) per UTC day; 0 = off
     max_concurrent_generations: int = 4
-    keep_files: int = 500  # oldest generated files beyond this count are removed
+    keep_tracks: int = 500  # oldest tracks beyond this count are deleted, rows and files together (0 = all kept)
     warm_up: bool = True  # render a few seconds of every style at start, so first requests are not slower
+    database_url: str = ""  # empty: an SQLite file in the output folder
+    auth: str = "off"  # "off" (one shared library) or "keys" (Authorization: Bearer on every /api/ route)
+
+    @property
+    def keep_files(self) -> int:
+        """The older name of :attr:`keep_tracks`, still read from ``KEEP_FILES``."""
+        return self.keep_tracks
+
+    @property
+    def resolved_database_url(self) -> str:
+        """``DATABASE_URL``, or the embedded SQLite file ``library.sqlite3`` in the output folder."""
+        if self.database_url:
+            return self.database_url
+        return "sqlite:///" + str(Path(self.output_dir).resolve() / "library.sqlite3")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> "Settings":
@@ -60,9 +76,13 @@ class Settings:
             "MODEL_PATH": ("model_path", Path),
             "MELODY_ENGINE": ("melody_engine", lambda v: v.lower()),
             "RATE_LIMIT_PER_MINUTE": ("rate_limit_per_minute", int),
+            "DAILY_QUOTA": ("daily_quota", int),
             "MAX_CONCURRENT_GENERATIONS": ("max_concurrent_generations", int),
-            "KEEP_FILES": ("keep_files", int),
+            "KEEP_FILES": ("keep_tracks", int),  # the older name; KEEP_TRACKS wins when both are set
+            "KEEP_TRACKS": ("keep_tracks", int),
             "WARM_UP": ("warm_up", _flag),
+            "DATABASE_URL": ("database_url", str),
+            "AUTH": ("auth", lambda v: v.lower()),
         }
         for var, (name, convert) in readers.items():
             raw = env.get(var)
@@ -71,10 +91,20 @@ class Settings:
                     values[name] = convert(raw.strip())
                 except ValueError as exc:
                     raise ValueError(f"environment variable {var}={raw!r} is invalid: {exc}") from exc
+        if "keep_files" in overrides:  # the older name, as a keyword too
+            overrides = dict(overrides)
+            overrides.setdefault("keep_tracks", overrides.pop("keep_files"))
         values.update(overrides)
         settings = replace(base, **values)
         if settings.melody_engine not in ("model", "markov"):
             raise ValueError("MELODY_ENGINE must be 'model' or 'markov'")
         if not 1.0 <= settings.max_duration <= 3600.0:
             raise ValueError("MAX_DURATION must be between 1 and 3600 seconds")
+        if settings.auth not in ("off", "keys"):
+            raise ValueError("AUTH must be 'off' or 'keys'")
+        for name in ("rate_limit_per_minute", "daily_quota", "keep_tracks"):
+            if getattr(settings, name) < 0:
+                raise ValueError(f"{name.upper()} must not be negative")
+        if settings.database_url and not settings.database_url.startswith(("sqlite:", "postgresql")):
+            raise ValueError("DATABASE_URL must be an sqlite:// or postgresql+psycopg:// URL")
         return settings

@@ -97,8 +97,9 @@ class LiveServer:
 def server_env(output_dir: Path, port: int, **extra: str) -> dict[str, str]:
     """The environment a test server runs with: ours, minus service settings, plus these."""
     env = {k: v for k, v in os.environ.items()
-           if k not in ("HOST", "PORT", "OUTPUT_DIR", "MAX_DURATION", "RATE_LIMIT_PER_MINUTE",
-                        "MAX_CONCURRENT_GENERATIONS", "KEEP_FILES", "MELODY_ENGINE", "MODEL_PATH", "WARM_UP")}
+           if k not in ("HOST", "PORT", "OUTPUT_DIR", "MAX_DURATION", "RATE_LIMIT_PER_MINUTE", "DAILY_QUOTA",
+                        "MAX_CONCURRENT_GENERATIONS", "KEEP_FILES", "KEEP_TRACKS", "MELODY_ENGINE", "MODEL_PATH",
+                        "WARM_UP", "DATABASE_URL", "AUTH")}
     env.update(HOST="127.0.0.1", PORT=str(port), OUTPUT_DIR=str(output_dir), WEB_CONCURRENCY="1",
                GUNICORN_THREADS="4", OMP_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1")
     env.update(extra)
@@ -203,3 +204,88 @@ def captured_logs(name: str) -> Iterator[list[logging.LogRecord]]:
         yield records
     finally:
         logger.removeHandler(handler)
+
+
+# -- databases ---------------------------------------------------------------------------------
+
+def _pg_bin(name: str) -> str:
+    """A PostgreSQL server program: Debian keeps them in /usr/lib/postgresql/<version>/bin."""
+    import glob
+    import shutil
+
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    path = found[-1] if found else shutil.which(name)
+    if not path:
+        raise RuntimeError(f"PostgreSQL's {name} is not installed (apt-get install -y postgresql)")
+    return path
+
+
+@dataclass
+class PostgresServer:
+    """A PostgreSQL server of our own on a free port; each test gets a fresh database on it."""
+
+    port: int
+    user: str
+
+    def url(self, database: str) -> str:
+        return f"postgresql+psycopg://{self.user}@127.0.0.1:{self.port}/{database}"
+
+    def admin(self, sql: str) -> None:
+        import psycopg
+
+        with psycopg.connect(f"host=127.0.0.1 port={self.port} user={self.user} dbname=postgres",
+                             autocommit=True) as conn:
+            conn.execute(sql)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """``initdb`` + ``pg_ctl start`` in a temporary folder (as the postgres user when run as root)."""
+    import pwd
+    import shutil
+    import tempfile
+
+    as_root = os.geteuid() == 0
+    prefix: list[str] = []
+    base = Path(tempfile.mkdtemp(prefix="aimusic-pg-"))
+    user = pwd.getpwuid(os.geteuid()).pw_name
+    if as_root:  # PostgreSQL refuses to run as root
+        user = "postgres"
+        entry = pwd.getpwnam(user)
+        os.chown(base, entry.pw_uid, entry.pw_gid)
+        prefix = ["runuser", "-u", user, "--"]
+    data, sock = base / "data", base / "sock"
+    subprocess.run([*prefix, "mkdir", str(sock)], check=True)
+    subprocess.run([*prefix, _pg_bin("initdb"), "-D", str(data), "-U", user, "--auth=trust", "-E", "UTF8",
+                    "--no-sync"], check=True, capture_output=True)
+    port = free_port()
+    options = f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+    started = subprocess.run([*prefix, _pg_bin("pg_ctl"), "-D", str(data), "-l", str(base / "log"), "-w",
+                              "-o", options, "start"], capture_output=True, text=True)
+    if started.returncode != 0:
+        raise RuntimeError(f"PostgreSQL did not start: {started.stderr}\n{(base / 'log').read_text()}")
+    try:
+        yield PostgresServer(port, user)
+    finally:
+        subprocess.run([*prefix, _pg_bin("pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+                       capture_output=True)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def fresh_database_url(kind: str, tmp_path: Path, postgres_server: "PostgresServer | None") -> str:
+    """A new empty database of ``kind`` (``sqlite`` or ``postgresql``) for one test."""
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path / 'library.sqlite3'}"
+    import secrets
+
+    assert postgres_server is not None
+    name = "t_" + secrets.token_hex(6)
+    postgres_server.admin(f"CREATE DATABASE {name}")
+    return postgres_server.url(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path: Path) -> str:
+    """An empty database URL, once on SQLite and once on a real PostgreSQL server."""
+    server = request.getfixturevalue("postgres") if request.param == "postgresql" else None
+    return fresh_database_url(request.param, tmp_path, server)

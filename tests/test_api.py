@@ -15,7 +15,8 @@ from aimusic.web.errors import ApiError
 
 JSON_TYPE = "application/json; charset=utf-8"
 RESPONSE_FIELDS = ["id", "filename", "download_url", "style", "duration", "tempo", "key", "seed", "temperature",
-                   "sample_rate", "channels", "bars", "time_signature", "model", "generation_time_ms"]
+                   "sample_rate", "channels", "bars", "time_signature", "model", "generation_time_ms", "format",
+                   "created_at", "links"]
 _GENERATED: dict[tuple, tuple] = {}
 
 

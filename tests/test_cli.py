@@ -12,7 +12,7 @@ from .conftest import PROJECT_ROOT, free_port, http_request, server_env, stop_pr
 
 ENTRY = str(PROJECT_ROOT / "ai_music_system.py")
 API_FIELDS = ["id", "filename", "download_url", "style", "duration", "tempo", "key", "seed", "temperature",
-              "sample_rate", "channels", "bars", "time_signature", "model", "generation_time_ms"]
+              "sample_rate", "channels", "bars", "time_signature", "model", "generation_time_ms", "format"]
 
 
 def run_cli(*args: str, cwd) -> subprocess.CompletedProcess:

@@ -56,6 +56,7 @@ def test_warm_up_renders_every_style_once_at_start_and_changes_no_track(tmp_path
     def wav(warm: bool) -> bytes:
         app = create_app(Settings.from_env({}, output_dir=tmp_path / f"out-{warm}", warm_up=warm),
                          melodist=melodist_info)
+        app.extensions["aimusic"].prepare()  # what a server does once before forking; the factory renders nothing
         created = app.test_client().post("/api/generate", json={"style": "jazz", "duration": 3, "seed": 5})
         return (tmp_path / f"out-{warm}" / created.get_json()["filename"]).read_bytes()
 

@@ -13,7 +13,7 @@ import pytest
 
 from aimusic.audio_io import write_wav
 from aimusic.config import Settings
-from aimusic.web.limits import GenerationSlots, Overloaded, RateLimiter
+from aimusic.slots import GenerationSlots, Overloaded
 
 from .conftest import captured_logs
 
@@ -65,16 +65,45 @@ def test_download_never_leaves_the_output_folder(server, planted, path):
     assert b"RIFF" not in response.body
 
 
-def test_service_looks_up_only_its_own_names(app, tmp_path):
+def test_only_files_the_service_recorded_are_served(client, app):
     service = app.extensions["aimusic"]
+    created = client.post("/api/generate", json={"style": "jazz", "duration": 1, "seed": 3}).get_json()
     outside = service.output_dir.parent / OUTSIDE_NAME
     write_wav(outside, np.zeros((10, 2), np.float32), sr=44100)
+    # A file of our own pattern that the library does not know is not served, wherever it came from.
+    shutil.copy(outside, service.output_dir / OUTSIDE_NAME)
+    assert client.get("/api/download/" + OUTSIDE_NAME).status_code == 404
     for name in ("../" + OUTSIDE_NAME, str(outside), OUTSIDE_NAME + "\x00", "..\\" + OUTSIDE_NAME,
                  " " + OUTSIDE_NAME, OUTSIDE_NAME + "\n"):
-        assert service.find_download(name) is None
-    assert service.find_download(OUTSIDE_NAME) is None  # not in the output folder
-    shutil.copy(outside, service.output_dir / OUTSIDE_NAME)
-    assert service.find_download(OUTSIDE_NAME) == service.output_dir / OUTSIDE_NAME
+        assert service.store.open_file(name) is None
+    with client.get(created["download_url"]) as response:
+        assert response.status_code == 200
+
+
+@pytest.mark.parametrize("plant", ["symlink", "hardlink"])
+def test_a_link_planted_under_a_track_name_is_never_followed(client, app, tmp_path, plant):
+    service = app.extensions["aimusic"]
+    created = client.post("/api/generate", json={"style": "jazz", "duration": 1, "seed": 3}).get_json()
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:x:0:0:root:/root:/bin/bash\n" * 40)
+    target = service.output_dir / created["filename"]
+    target.unlink()
+    (os.symlink if plant == "symlink" else os.link)(secret, target)
+    for url in (created["download_url"], created["links"]["audio"]["wav"]):
+        response = client.get(url)
+        assert response.status_code == 404
+        assert b"root:x" not in response.get_data()
+
+
+def test_a_directory_named_like_a_track_breaks_nothing(client, app):
+    service = app.extensions["aimusic"]
+    squatter = service.output_dir / "jazz_00000000abcd.wav"
+    squatter.mkdir(parents=True)
+    for seed in (1, 2):
+        assert client.post("/api/generate", json={"style": "jazz", "duration": 1, "seed": seed}).status_code == 201
+    assert client.get("/api/download/" + squatter.name).status_code == 404
+    assert squatter.is_dir()
+    assert service.prune() == 0
 
 
 def test_files_being_written_are_never_served(client, app):
@@ -162,6 +191,7 @@ def test_generations_beyond_the_limit_are_503_not_queued(make_app):
         assert response.get_json()["error"]["code"] == "unavailable"
         assert int(response.headers["Retry-After"]) > 0
     assert not list(service.output_dir.glob("*.wav"))
+    assert client.get("/api/tracks").get_json()["tracks"] == []
     assert client.post("/api/generate", json={"style": "jazz", "duration": 2, "seed": 1}).status_code == 201
 
 
@@ -192,51 +222,50 @@ def test_slots_are_shared_across_instances_and_released(tmp_path):
 
 def test_rate_limit_answers_429_with_retry_after(make_app):
     client = make_app(rate_limit_per_minute=2).test_client()
-    for _ in range(2):
-        assert client.post("/api/generate", json={"style": "nope"}).status_code == 400
-    limited = client.post("/api/generate", json={"style": "jazz"})
+    assert client.post("/api/generate", json={"style": "nope"}).status_code == 400, "bad requests are not counted"
+    for seed in (1, 2):
+        assert client.post("/api/generate", json={"style": "jazz", "duration": 1, "seed": seed}).status_code == 201
+    limited = client.post("/api/generate", json={"style": "jazz", "duration": 1})
     assert limited.status_code == 429
     assert limited.get_json()["error"]["code"] == "rate_limited"
+    assert "2 per minute" in limited.get_json()["error"]["message"]
     assert 1 <= int(limited.headers["Retry-After"]) <= 60
     assert client.get("/health").status_code == 200, "only generation is rate limited"
+    assert client.get("/api/tracks").status_code == 200, "only generation is rate limited"
 
 
-def test_rate_limiter_window_slides():
-    now = [1000.0]
-    limiter = RateLimiter(3, clock=lambda: now[0])
-    assert [limiter.hit("a") for _ in range(3)] == [None, None, None]
-    assert limiter.hit("a") == 60
-    assert limiter.hit("b") is None, "clients are counted separately"
-    now[0] += 30.5
-    assert limiter.hit("a") == 30
-    now[0] += 30.0
-    assert limiter.hit("a") is None
-    assert RateLimiter(0).hit("a") is None
+def test_daily_quota_answers_429_until_midnight(make_app):
+    client = make_app(daily_quota=1).test_client()
+    assert client.post("/api/generate", json={"style": "rock", "duration": 1, "seed": 1}).status_code == 201
+    over = client.post("/api/generate", json={"style": "rock", "duration": 1, "seed": 2})
+    assert over.status_code == 429
+    assert "1 per day" in over.get_json()["error"]["message"]
+    assert 1 <= int(over.headers["Retry-After"]) <= 86400
 
 
-def test_output_folder_keeps_only_the_newest_files(make_app):
-    app = make_app(keep_files=2)
+def test_retention_deletes_the_oldest_tracks_rows_and_files_together(make_app):
+    app = make_app(keep_files=2)  # the older name still works
     service = app.extensions["aimusic"]
-    names = [f"rock_{i:012x}.wav" for i in range(4)]
-    for age, name in enumerate(reversed(names)):
-        path = service.output_dir / name
-        write_wav(path, np.zeros((10, 2), np.float32), sr=44100)
-        stamp = 1_700_000_000 - age * 100
-        os.utime(path, (stamp, stamp))
+    client = app.test_client()
     keep = service.output_dir / "notes.txt"
     keep.write_text("not ours")
-    created = app.test_client().post("/api/generate", json={"style": "rock", "duration": 1.5, "seed": 2}).get_json()
-    remaining = sorted(p.name for p in service.output_dir.glob("*.wav"))
-    assert remaining == sorted([names[3], created["filename"]])
+    made = [client.post("/api/generate", json={"style": "rock", "duration": 1, "seed": s}).get_json()
+            for s in range(3)]
+    listed = [t["id"] for t in client.get("/api/tracks").get_json()["tracks"]]
+    assert listed == [made[2]["id"], made[1]["id"]]
+    assert sorted(p.name for p in service.output_dir.glob("*.wav")) == sorted(m["filename"] for m in made[1:])
+    assert client.get(f"/api/tracks/{made[0]['id']}").status_code == 404
+    assert client.get(made[0]["download_url"]).status_code == 404
     assert keep.exists()
 
 
-def test_keep_files_zero_keeps_everything(make_app):
-    service = make_app(keep_files=0).extensions["aimusic"]
-    for i in range(3):
-        write_wav(service.output_dir / f"jazz_{i:012x}.wav", np.zeros((10, 2), np.float32), sr=44100)
-    assert service.prune() == 0
-    assert len(service.generated_files()) == 3
+def test_keep_tracks_zero_keeps_everything(make_app):
+    app = make_app(keep_tracks=0)
+    client = app.test_client()
+    for seed in range(3):
+        client.post("/api/generate", json={"style": "jazz", "duration": 1, "seed": seed})
+    assert app.extensions["aimusic"].prune() == 0
+    assert len(client.get("/api/tracks").get_json()["tracks"]) == 3
 
 
 def test_security_headers_on_every_response(client):

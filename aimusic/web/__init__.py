@@ -1,7 +1,10 @@
 """The web layer: ``create_app(settings)`` builds the Flask app of API.md.
 
 Nothing is configured at import time: each call builds a fresh app with its own
-settings, service and output folder, so tests can run several side by side.
+settings, service and output folder, so tests can run several side by side. The factory is
+cheap: it opens (and migrates) the library but loads no model and renders nothing; a server
+calls :func:`aimusic.runtime.build_app`, which also loads the model and warms the caches once,
+before gunicorn forks its workers.
 """
 from __future__ import annotations
 
@@ -14,11 +17,12 @@ import uuid
 
 from flask import Flask, Response, g, request
 
+from .. import library
 from ..config import MAX_BODY_BYTES, Settings
 from ..melodists import MelodistInfo
-from . import api, page
+from ..service import TrackService
+from . import api, page, tracks
 from .errors import register_error_handlers
-from .service import GenerationService
 
 access_log = logging.getLogger("aimusic.access")
 
@@ -64,7 +68,7 @@ def _finish_request(response: Response) -> Response:
 
 
 def create_app(settings: Settings | None = None, *, melodist: MelodistInfo | None = None,
-               **overrides: object) -> Flask:
+               db: library.Database | None = None, **overrides: object) -> Flask:
     """Build the Flask app.
 
     Parameters
@@ -72,31 +76,43 @@ def create_app(settings: Settings | None = None, *, melodist: MelodistInfo | Non
     settings : Settings, optional
         Defaults to :meth:`Settings.from_env`.
     melodist : MelodistInfo, optional
-        An already loaded melodist to share; loaded once here from the settings otherwise.
+        An already loaded melodist to share; loaded on first use otherwise.
+    db : Database, optional
+        An open library; opened (and migrated) from ``settings.resolved_database_url`` otherwise.
     **overrides
         Settings fields to replace, e.g. ``output_dir=tmp_path``.
 
     Returns
     -------
     Flask
-        The app; its :class:`GenerationService` is ``app.extensions["aimusic"]``.
+        The app; its :class:`TrackService` is ``app.extensions["aimusic"]``.
     """
     if settings is None:
         settings = Settings.from_env(**overrides)
     elif overrides:
+        if "keep_files" in overrides:  # the older name of keep_tracks
+            overrides.setdefault("keep_tracks", overrides.pop("keep_files"))
         settings = dataclasses.replace(settings, **overrides)  # type: ignore[arg-type]
     configure_logging(settings.log_level)
+    if db is None:
+        try:
+            db = library.open_library(settings.resolved_database_url)
+        except library.DatabaseError as exc:  # serve /health as degraded; migrations retried on use
+            logging.getLogger("aimusic.library").error("%s", exc)
+            db = library.Database(settings.resolved_database_url)
 
     app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.config["AIMUSIC_SETTINGS"] = settings
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.mimetype = "application/json; charset=utf-8"  # type: ignore[attr-defined]
-    app.extensions["aimusic"] = GenerationService(settings, melodist)
+    app.extensions["aimusic"] = TrackService(settings, db, melodist)
 
     app.before_request(_start_request)
     app.after_request(_finish_request)
     register_error_handlers(app)
     app.register_blueprint(page.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(api.api)
+    app.register_blueprint(tracks.bp)
     return app

@@ -4,11 +4,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request, send_file
+from flask import Blueprint, Response, g, jsonify, request
 from pydantic import ValidationError
 
 from ..config import MAX_BODY_BYTES
+from ..service import Refused, Unavailable
+from ..store import is_store_name
 from ..styles import STYLES, STYLE_NAMES
+from .auth import authenticate, current_owner
 from .errors import ApiError, invalid
 from .openapi import build_openapi
 from .page import page_response, prefers_html
@@ -16,17 +19,13 @@ from .schemas import (
     GenerateRequest, HealthResponse, StyleInfo, StylesResponse, SystemInfo, describe_validation_errors, dump,
     generate_request_model,
 )
-from .service import GenerationService, Unavailable
+from .tracks import send_store_file, service, track_body
 
 bp = Blueprint("api", __name__)
+api = Blueprint("generate", __name__)  # the /api/ routes of this module: they need a key when keys are on
+api.before_request(authenticate)
 
 SERVICE_NAME = "AI Music Generation System"
-DOWNLOAD_MAX_AGE_S = 3600
-
-
-def service() -> GenerationService:
-    """The app's generation service."""
-    return current_app.extensions["aimusic"]  # type: ignore[no-any-return]
 
 
 def _reject_constant(name: str) -> Any:
@@ -71,6 +70,10 @@ def _unavailable(exc: Unavailable) -> ApiError:
     return ApiError(503, exc.reason, headers=headers)
 
 
+def _refused(exc: Refused) -> ApiError:
+    return ApiError(429, str(exc), headers={"Retry-After": str(exc.refusal.retry_after)})
+
+
 @bp.get("/")
 def index() -> Response:
     """System information (JSON) for API clients; the web page for browsers."""
@@ -84,6 +87,8 @@ def index() -> Response:
             "styles": "GET /api/styles",
             "generate": "POST /api/generate",
             "download": "GET /api/download/<filename>",
+            "tracks": "GET /api/tracks",
+            "track": "GET|DELETE /api/tracks/<id>",
             "openapi": "GET /openapi.json",
             "page": "GET / (Accept: text/html)",
         },
@@ -100,7 +105,7 @@ def health() -> tuple[Response, int]:
     return jsonify(dump(body)), 200 if body.status == "ok" else 503
 
 
-@bp.get("/api/styles")
+@api.get("/api/styles")
 def styles() -> Response:
     """The six styles and their parameters."""
     body = StylesResponse(styles=[
@@ -111,38 +116,33 @@ def styles() -> Response:
     return jsonify(dump(body))
 
 
-@bp.post("/api/generate")
+@api.post("/api/generate")
 def generate_track() -> tuple[Response, int, dict[str, str]]:
-    """Compose and render one track synchronously; 201 with its metadata and Location."""
+    """Compose, render and record one track synchronously; 201 with the track and Location."""
     svc = service()
-    wait = svc.rate_limiter.hit(request.remote_addr or "unknown")
-    if wait is not None:
-        raise ApiError(429, f"too many requests: at most {svc.rate_limiter.per_minute} per minute",
-                       headers={"Retry-After": str(wait)})
-    params = parse_generate_request(read_json_object(), svc.settings.max_duration)
+    data = read_json_object()
+    params = parse_generate_request(data, svc.settings.max_duration)
     try:
-        result = svc.generate(params, download_prefix=request.script_root + "/api/download/")
+        svc.admit(g.subject)
+        info = svc.make_track(params, owner=current_owner(), request=data)
+    except Refused as exc:
+        raise _refused(exc) from None
     except Unavailable as exc:
         raise _unavailable(exc) from None
-    return jsonify(dump(result)), 201, {"Location": result.download_url}
+    body = track_body(info)
+    return jsonify(body), 201, {"Location": body["download_url"]}
 
 
-@bp.get("/api/download/<filename>")
+@api.get("/api/download/<filename>")
 def download(filename: str) -> Response:
-    """A finished file from the output folder, with Range, ETag and Last-Modified support."""
-    path = service().find_download(filename)
-    if path is None:
+    """A file the service recorded for a track, with Range, ETag and Last-Modified support."""
+    if not is_store_name(filename):
         raise ApiError(404, "no such file")
-    try:
-        response = send_file(path, mimetype="audio/wav", as_attachment=True, download_name=filename,
-                             conditional=True, etag=True, max_age=DOWNLOAD_MAX_AGE_S)
-    except FileNotFoundError:  # pruned between the lookup and the open
-        raise ApiError(404, "no such file") from None
-    response.headers["Accept-Ranges"] = "bytes"
-    return response
+    return send_store_file(filename, owner=current_owner())
 
 
 @bp.get("/openapi.json")
 def openapi() -> Response:
     """The OpenAPI 3.1 document, generated from the request and response models."""
-    return jsonify(build_openapi(max_duration=service().settings.max_duration, version=service().version))
+    settings = service().settings
+    return jsonify(build_openapi(max_duration=settings.max_duration, version=service().version, auth=settings.auth))

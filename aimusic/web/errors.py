@@ -19,6 +19,7 @@ log = logging.getLogger("aimusic.web")
 
 HTTP_CODES = {
     400: "invalid_request",
+    401: "unauthorized",
     404: "not_found",
     405: "method_not_allowed",
     412: "precondition_failed",
@@ -32,6 +33,7 @@ HTTP_CODES = {
 
 HTTP_MESSAGES = {
     400: "the request is malformed",
+    401: "an API key is required",
     404: "no such resource",
     405: "method not allowed on this resource",
     412: "precondition failed",

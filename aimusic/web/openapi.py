@@ -13,9 +13,10 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from .schemas import (
-    FILENAME_PATTERN, ErrorResponse, GenerateResponse, HealthResponse, StylesResponse, SystemInfo,
-    generate_request_model,
+    FILE_ID_PATTERN, FILENAME_PATTERN, MAX_PAGE_SIZE, ErrorResponse, GenerateResponse, HealthResponse,
+    StylesResponse, SystemInfo, TrackList, TrackResponse, generate_request_model,
 )
+from ..styles import STYLE_NAMES
 
 REF = "#/components/schemas/{model}"
 
@@ -31,6 +32,7 @@ def _json(model: type[BaseModel], description: str) -> dict[str, Any]:
 def _errors(*statuses: int) -> dict[str, Any]:
     texts = {
         400: "Invalid request: malformed JSON, wrong types, out-of-range values or unknown fields",
+        401: "No valid API key (keys are on): see WWW-Authenticate",
         404: "Not found",
         405: "Method not allowed",
         412: "Precondition failed",
@@ -48,12 +50,51 @@ _REQUEST_ID_HEADER = {"X-Request-ID": {"description": "Id of this request, also 
                                        "schema": {"type": "string"}}}
 
 
+def _track_paths(wav: dict[str, Any]) -> dict[str, Any]:
+    track_id = {"name": "track_id", "in": "path", "required": True,
+                "schema": {"type": "string", "pattern": FILE_ID_PATTERN}}
+    list_params = [
+        {"name": "style", "in": "query", "required": False, "schema": {"type": "string", "enum": list(STYLE_NAMES)},
+         "description": "Only tracks of this style (case-insensitive)."},
+        {"name": "limit", "in": "query", "required": False,
+         "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": 20}},
+        {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"},
+         "description": "next_cursor of the previous page (opaque; stable while tracks are added)."},
+    ]
+    return {
+        "/api/tracks": {"get": {
+            "summary": "The library: tracks, newest first, cursor-paginated", "operationId": "listTracks",
+            "parameters": list_params,
+            "responses": {"200": _json(TrackList, "A page of tracks"), **_errors(400, 401)},
+        }},
+        "/api/tracks/{track_id}": {
+            "get": {"summary": "One track: its metadata, the request as given, its sections and links",
+                    "operationId": "getTrack", "parameters": [track_id],
+                    "responses": {"200": _json(TrackResponse, "The track"), **_errors(401, 404)}},
+            "delete": {"summary": "Delete a track and all its files", "operationId": "deleteTrack",
+                       "parameters": [track_id],
+                       "responses": {"204": {"description": "Deleted; later requests for it answer 404"},
+                                     **_errors(401, 404)}},
+        },
+        "/api/tracks/{track_id}/audio.{ext}": {"get": {
+            "summary": "The mix in a format the track has (supports Range and conditional requests)",
+            "operationId": "getTrackAudio",
+            "parameters": [track_id, {"name": "ext", "in": "path", "required": True,
+                                      "schema": {"type": "string", "enum": ["wav"]}}],
+            "responses": {"200": {"description": "The whole file", "content": wav},
+                          "206": {"description": "The requested byte range", "content": wav},
+                          "304": {"description": "Not modified"}, **_errors(401, 404, 412, 416)},
+        }},
+    }
+
+
 @lru_cache(maxsize=8)
-def _document(max_duration: float, version: str) -> dict[str, Any]:
+def _document(max_duration: float, version: str, auth: str) -> dict[str, Any]:
     request_model = generate_request_model(max_duration)
     _, defs = models_json_schema(
         [(request_model, "validation"), (GenerateResponse, "serialization"), (StylesResponse, "serialization"),
-         (HealthResponse, "serialization"), (SystemInfo, "serialization"), (ErrorResponse, "serialization")],
+         (HealthResponse, "serialization"), (SystemInfo, "serialization"), (ErrorResponse, "serialization"),
+         (TrackResponse, "serialization"), (TrackList, "serialization")],
         ref_template=REF,
     )
     wav = {"audio/wav": {"schema": {"type": "string", "contentMediaType": "audio/wav"}}}
@@ -83,7 +124,7 @@ def _document(max_duration: float, version: str) -> dict[str, Any]:
                 "201": {**_json(GenerateResponse, "Generated"),
                         "headers": {"Location": {"description": "The download URL", "schema": {"type": "string"}},
                                     **_REQUEST_ID_HEADER}},
-                **_errors(400, 413, 415, 429, 500, 503),
+                **_errors(400, 401, 413, 415, 429, 500, 503),
             },
         }},
         "/api/download/{filename}": {"get": {
@@ -95,9 +136,10 @@ def _document(max_duration: float, version: str) -> dict[str, Any]:
                 "200": {"description": "The whole file", "content": wav},
                 "206": {"description": "The requested byte range", "content": wav},
                 "304": {"description": "Not modified (If-None-Match / If-Modified-Since)"},
-                **_errors(404, 412, 416),
+                **_errors(401, 404, 412, 416),
             },
         }},
+        **_track_paths(wav),
         "/openapi.json": {"get": {
             "summary": "This document", "operationId": "openapi",
             "responses": {"200": {"description": "OpenAPI 3.1 document",
@@ -109,19 +151,29 @@ def _document(max_duration: float, version: str) -> dict[str, Any]:
             "responses": {"200": {"description": "The asset"}, **_errors(404)},
         }},
     }
-    for item in paths.values():
+    for path, item in paths.items():
         for operation in item.values():
             operation["responses"].setdefault("405", _json(ErrorResponse, "Method not allowed"))
+            if auth == "keys" and path.startswith("/api/"):
+                operation["security"] = [{"apiKey": []}]
+    components: dict[str, Any] = {"schemas": defs.get("$defs", {})}
+    if auth == "keys":
+        components["securitySchemes"] = {"apiKey": {
+            "type": "http", "scheme": "bearer",
+            "description": "A key from `python ai_music_system.py keys create NAME`."}}
     return {
         "openapi": "3.1.0",
         "info": {"title": "AI Music Generation System", "version": version,
                  "description": "Compose and render original instrumental music in six styles as 44.1 kHz WAV."},
         "servers": [{"url": "/"}],
         "paths": paths,
-        "components": {"schemas": defs.get("$defs", {})},
+        "components": components,
     }
 
 
-def build_openapi(*, max_duration: float, version: str) -> dict[str, Any]:
-    """The OpenAPI 3.1 document of the API for a service limited to ``max_duration`` seconds."""
-    return copy.deepcopy(_document(float(max_duration), version))
+def build_openapi(*, max_duration: float, version: str, auth: str = "off") -> dict[str, Any]:
+    """The OpenAPI 3.1 document of the API for a service limited to ``max_duration`` seconds.
+
+    With ``auth="keys"`` every ``/api/`` operation carries the bearer security scheme.
+    """
+    return copy.deepcopy(_document(float(max_duration), version, auth))

@@ -14,6 +14,7 @@ from pydantic_core import PydanticCustomError
 
 from ..errors import ParameterError
 from ..pipeline import MAX_SEED
+from ..store import FILENAME_RE
 from ..styles import STYLE_NAMES
 from ..theory import parse_key
 
@@ -25,7 +26,8 @@ MAX_KEY_LENGTH = 32
 MAX_STYLE_LENGTH = 32
 
 FILE_ID_PATTERN = r"^[0-9a-f]{12}$"
-FILENAME_PATTERN = r"^(" + "|".join(STYLE_NAMES) + r")_[0-9a-f]{12}\.wav$"
+FILENAME_PATTERN = FILENAME_RE.pattern
+DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 20, 100
 
 
 class GenerateRequest(BaseModel):
@@ -153,6 +155,52 @@ class GenerateResponse(BaseModel):
     time_signature: str
     model: str
     generation_time_ms: int
+    format: Literal["wav"] = Field("wav", description="The format behind download_url.")
+    created_at: Optional[str] = Field(None, description="When the track was made (UTC, ISO 8601).")
+    links: Optional["TrackLinks"] = None
+
+
+class AudioLinks(BaseModel):
+    """The mix in each format the track has."""
+
+    wav: str
+
+
+class TrackLinks(BaseModel):
+    """Where a track and its files are."""
+
+    self: str
+    audio: AudioLinks
+    download: str
+
+
+class SectionInfo(BaseModel):
+    """A section of the form as planned."""
+
+    label: str
+    kind: str
+    start_bar: int
+    bars: int
+    start_beat: float
+    start_s: float = Field(description="Start of the section in seconds from the beginning of the track.")
+    energy: float
+
+
+GenerateResponse.model_rebuild()
+
+
+class TrackResponse(GenerateResponse):
+    """A track of the library: what generate answered, plus the request as given and the form."""
+
+    request: dict[str, Any] = Field(description="The generate request exactly as the client sent it.")
+    sections: list[SectionInfo]
+
+
+class TrackList(BaseModel):
+    """Body of ``GET /api/tracks``: newest first."""
+
+    tracks: list[TrackResponse]
+    next_cursor: Optional[str] = Field(description="Pass as cursor for the next page; null on the last page.")
 
 
 class StyleInfo(BaseModel):
@@ -188,6 +236,13 @@ class OutputDirStatus(BaseModel):
     free_bytes: int
 
 
+class DatabaseStatus(BaseModel):
+    """Whether the library's database answers."""
+
+    ok: bool
+    backend: str
+
+
 class HealthResponse(BaseModel):
     """Body of ``GET /health`` (200 when ok, 503 when degraded)."""
 
@@ -195,9 +250,14 @@ class HealthResponse(BaseModel):
     version: str
     model: ModelStatus
     output_dir: OutputDirStatus
+    database: Optional["DatabaseStatus"] = None
+    auth: Optional[Literal["off", "keys"]] = Field(None, description="Whether API keys are required.")
     uptime_s: float
     reason: Optional[str] = Field(None, description="Why the service is degraded.")
     warnings: list[str] = Field(default_factory=list)
+
+
+HealthResponse.model_rebuild()
 
 
 class SystemInfo(BaseModel):
@@ -220,7 +280,7 @@ class ErrorDetail(BaseModel):
 class ErrorBody(BaseModel):
     """The ``error`` object of every error response."""
 
-    code: Literal["invalid_request", "not_found", "method_not_allowed", "payload_too_large",
+    code: Literal["invalid_request", "unauthorized", "not_found", "method_not_allowed", "payload_too_large",
                   "unsupported_media_type", "range_not_satisfiable", "precondition_failed",
                   "rate_limited", "internal_error", "unavailable", "http_error"]
     message: str

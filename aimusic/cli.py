@@ -1,0 +1,138 @@
+"""The command line: ``generate`` one track to a file, manage ``keys``, migrate the ``db``.
+
+``generate`` goes through the same request model as the HTTP API, so it accepts exactly
+what the API accepts and reports errors in the same JSON shape (on stderr, exit code 2).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from . import library
+from .audio_io import write_wav
+from .config import Settings
+from .melodists import load_melodist
+from .pipeline import generate
+from .service import new_track_id, plan_summary, to_pipeline_request
+from .styles import STYLE_NAMES
+from .web import configure_logging
+from .web.schemas import describe_validation_errors, generate_request_model
+
+EXIT_INVALID = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``generate`` sub-command's arguments."""
+    parser = argparse.ArgumentParser(prog="ai_music_system.py generate",
+                                     description="Compose and render one track to a WAV file.")
+    parser.add_argument("--style", required=True, help="one of " + ", ".join(STYLE_NAMES))
+    parser.add_argument("--duration", type=float, default=None, help="seconds (default 30)")
+    parser.add_argument("--tempo", type=int, default=None, help="BPM (default: the style's)")
+    parser.add_argument("--key", default=None, help='e.g. "A minor" (default: chosen by the seed)')
+    parser.add_argument("--seed", type=int, default=None, help="0..2^32-1 (default: random)")
+    parser.add_argument("--temperature", type=float, default=None, help="0.1..2.0 (default 1.0)")
+    parser.add_argument("-o", "--output", required=True, type=Path, help="WAV file to write")
+    return parser
+
+
+def _fail(field: str, message: str, details: list[dict[str, str]] | None = None) -> int:
+    error = {"code": "invalid_request", "message": f"{field} {message}",
+             "details": details or [{"field": field, "message": message}]}
+    print(json.dumps({"error": error}), file=sys.stderr)
+    return EXIT_INVALID
+
+
+def run_generate(argv: list[str], settings: Settings | None = None) -> int:
+    """Parse ``argv``, generate, write the file atomically, print the metadata JSON; the exit code."""
+    args = build_parser().parse_args(argv)
+    settings = settings or Settings.from_env()
+    fields = {name: getattr(args, name) for name in ("style", "duration", "tempo", "key", "seed", "temperature")}
+    model = generate_request_model(settings.max_duration)
+    try:
+        params = model.model_validate({k: v for k, v in fields.items() if v is not None})
+    except ValidationError as exc:
+        details = describe_validation_errors(exc, model)
+        return _fail(details[0]["field"], details[0]["message"], details)
+    out = args.output.expanduser().resolve()
+    if not out.parent.is_dir():
+        return _fail("output", f"folder {out.parent} does not exist")
+
+    configure_logging(settings.log_level)
+    info = load_melodist(settings.melody_engine, settings.model_path)
+    if not info.loaded:
+        print(f"warning: trained melody model not loaded ({info.error}); using {info.name}", file=sys.stderr)
+    t0 = time.perf_counter()
+    track = generate(to_pipeline_request(params), info.melodist)
+    write_wav(out, track.audio, sr=track.sample_rate)
+    elapsed_ms = (time.perf_counter() - t0) * 1e3
+    summary = plan_summary(track)
+    meta = {"id": new_track_id(), "filename": out.name, "download_url": out.as_uri(), "style": params.style,
+            "duration": round(track.duration_s, 3), "tempo": int(track.plan.tempo), "key": track.plan.key.name,
+            "seed": int(track.seed), "temperature": float(params.temperature), "sample_rate": track.sample_rate,
+            "channels": int(track.audio.shape[1]), "bars": int(track.plan.total_bars),
+            "time_signature": summary["time_signature"], "model": track.melody_engine,
+            "generation_time_ms": int(round(elapsed_ms)), "format": "wav"}
+    print(json.dumps(meta, indent=2))
+    return 0
+
+
+def _iso(value) -> str:  # noqa: ANN001 - a datetime or None
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value is not None else "-"
+
+
+def run_keys(argv: list[str], settings: Settings | None = None) -> int:
+    """``keys create NAME`` (the key alone on the last line, once), ``keys list``, ``keys revoke NAME``."""
+    parser = argparse.ArgumentParser(prog="ai_music_system.py keys", description="Manage API keys (AUTH=keys).")
+    sub = parser.add_subparsers(dest="action", required=True)
+    sub.add_parser("create", help="create a key and print it once").add_argument("name")
+    sub.add_parser("list", help="names, creation dates and last use; never the keys")
+    sub.add_parser("revoke", help="revoke a key").add_argument("name")
+    args = parser.parse_args(argv)
+    settings = settings or Settings.from_env()
+    db = library.open_library(settings.resolved_database_url)
+    try:
+        if args.action == "create":
+            info, key = library.create_key(db, args.name)
+            print(f"created key {info.name!r} ({info.prefix}…); it is shown only now, keep it safe:")
+            print(key)
+        elif args.action == "list":
+            print(f"{'name':24} {'prefix':10} {'created':20} {'last used':20} revoked")
+            for info in library.list_keys(db):
+                print(f"{info.name:24} {info.prefix:10} {_iso(info.created_at):20} {_iso(info.last_used_at):20} "
+                      f"{_iso(info.revoked_at)}")
+        else:
+            info = library.revoke_key(db, args.name)
+            print(f"revoked key {info.name!r} at {_iso(info.revoked_at)}")
+    except library.KeyNameError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    finally:
+        db.dispose()
+    return 0
+
+
+def run_db(argv: list[str], settings: Settings | None = None) -> int:
+    """``db upgrade`` (what every start does) and ``db current`` (the schema revision)."""
+    parser = argparse.ArgumentParser(prog="ai_music_system.py db", description="The library's database.")
+    parser.add_argument("action", choices=["upgrade", "current"])
+    args = parser.parse_args(argv)
+    settings = settings or Settings.from_env()
+    configure_logging(settings.log_level)
+    db = library.Database(settings.resolved_database_url)
+    try:
+        if args.action == "upgrade":
+            before, after = db.upgrade()
+            print(f"{db.describe()}: {before or 'empty'} -> {after}")
+        else:
+            print(f"{db.describe()}: {db.current_revision() or 'empty'} (head {db.head_revision()})")
+    finally:
+        db.dispose()
+    return 0
+
+
+COMMANDS = {"generate": run_generate, "keys": run_keys, "db": run_db}

@@ -1,0 +1,329 @@
+"""The track service: make a track, keep its files in the store and its record in the library.
+
+This is the one place that chains pipeline → store → library, so the HTTP views, the command
+line and background workers make tracks the same way. Nothing here knows about HTTP; the
+views translate :class:`Unavailable` and :class:`Refused` into status codes.
+
+Order of writes (what makes a crash harmless): a file is complete in the store before its row
+is committed, and a row is deleted before its files. A crash between the two leaves a file
+without a row, which :meth:`TrackService.reconcile` removes at the next start.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from . import __version__, library
+from .audio_io import encode_wav
+from .config import SAMPLE_RATE, Settings
+from .melodists import MelodistInfo, load_melodist
+from .pipeline import GeneratedTrack, GenerationRequest, generate, warm_up_styles
+from .slots import GenerationSlots, Overloaded
+from .store import STALE_TEMP_S, FileStore, StoreError, track_id_of
+from .synth import warm_up
+
+log = logging.getLogger("aimusic.service")
+
+LOCK_DIR_NAME = ".locks"
+ORPHAN_GRACE_S = 120.0  # a file without a row this old is an orphan even while others generate
+MEDIA_TYPES = {"wav": "audio/wav"}
+
+
+class Unavailable(Exception):
+    """The service cannot take this generation now (store not writable, database down, overloaded)."""
+
+    def __init__(self, reason: str, retry_after: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+class Refused(Exception):
+    """The subject is over its rate limit or daily quota."""
+
+    def __init__(self, refusal: library.Refusal) -> None:
+        what = "per minute" if refusal.reason == "rate" else "per day"
+        super().__init__(f"too many requests: at most {refusal.limit} {what}")
+        self.refusal = refusal
+
+
+@dataclass(frozen=True)
+class OutputStatus:
+    """Whether the output folder takes files, and how much room it has."""
+
+    writable: bool
+    free_bytes: int
+    reason: str | None = None
+
+
+def new_track_id() -> str:
+    """A fresh random 12-hex-digit id (48 bits: collisions are not a practical concern)."""
+    return secrets.token_hex(6)
+
+
+def plan_summary(track: GeneratedTrack) -> dict[str, Any]:
+    """The resolved plan as JSON-able data: key, tempo, meter, bars, sections with their start times."""
+    plan = track.plan
+    sections = []
+    for section in plan.sections:
+        start_beat = float(section.start_bar * plan.beats_per_bar)
+        sections.append({"label": section.label, "kind": section.kind, "start_bar": int(section.start_bar),
+                         "bars": int(section.n_bars), "start_beat": start_beat,
+                         "start_s": round(float(plan.tempo_map.seconds(start_beat)), 4),
+                         "energy": round(float(section.energy), 3)})
+    return {"key": plan.key.name, "tempo": int(plan.tempo),
+            "time_signature": f"{plan.beats_per_bar}/{plan.beat_unit}", "bars": int(plan.total_bars),
+            "sections": sections, "chords": list(plan.numerals),
+            "instruments": {role: name for role, name in plan.instruments}, "groove": plan.groove}
+
+
+def to_pipeline_request(params: Any) -> GenerationRequest:
+    """The pipeline's plain request from validated request parameters (the API's model)."""
+    return GenerationRequest(style=params.style, duration=float(params.duration), tempo=params.tempo,
+                             key=params.key, seed=params.seed, temperature=float(params.temperature))
+
+
+def file_sha256(path: Path | str | None) -> str | None:
+    """SHA-256 of a file (the model checkpoint), or None when there is none."""
+    if not path:
+        return None
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+class TrackService:
+    """Makes tracks, keeps them and answers for them.
+
+    Parameters
+    ----------
+    settings : Settings
+        Output folder, engine, limits, database.
+    db : Database
+        The open (migrated) library.
+    melodist_info : MelodistInfo, optional
+        An already loaded melodist; loaded on first use otherwise (once per process).
+    """
+
+    def __init__(self, settings: Settings, db: library.Database, melodist_info: MelodistInfo | None = None) -> None:
+        self.settings = settings
+        self.db = db
+        self.output_dir = Path(settings.output_dir)
+        self.store = FileStore(self.output_dir)
+        self.slots = GenerationSlots(self.output_dir / LOCK_DIR_NAME, settings.max_concurrent_generations)
+        self.started = time.monotonic()
+        self.version = __version__
+        self._melodist_info = melodist_info
+        self._model_hash: str | None = None
+        self._load_lock = threading.Lock()
+
+    # -- start-up ---------------------------------------------------------------------------
+
+    def melodist_info(self) -> MelodistInfo:
+        """The melodist, loaded on first use (a server loads it before forking its workers)."""
+        if self._melodist_info is None:
+            with self._load_lock:
+                if self._melodist_info is None:
+                    self._melodist_info = load_melodist(self.settings.melody_engine, self.settings.model_path)
+        return self._melodist_info
+
+    def model_hash(self) -> str | None:
+        """SHA-256 of the checkpoint in use (None for the Markov baseline)."""
+        info = self.melodist_info()
+        if self._model_hash is None and info.loaded and info.path:
+            self._model_hash = file_sha256(info.path)
+        return self._model_hash
+
+    def prepare(self, *, warm: bool | None = None) -> None:
+        """Load the model, warm the caches and reconcile the store with the library: once per process group."""
+        info = self.melodist_info()
+        self.model_hash()
+        warm_up(sr=SAMPLE_RATE)  # noise tables built once, before gunicorn forks its workers
+        if self.settings.warm_up if warm is None else warm:
+            log.info("warm-up: every style rendered once in %.0f ms", warm_up_styles(info.melodist))
+        self.reconcile()
+
+    def reconcile(self) -> dict[str, int]:
+        """Make the store and the library agree after a crash; what was repaired (also logged).
+
+        Files of ours without a row are deleted; rows whose main audio file is gone are
+        deleted; rows of other missing files are dropped (those files are remade on request).
+        While another process may be generating, only files older than ``ORPHAN_GRACE_S`` count
+        as orphans, since a young one may be about to get its row.
+        """
+        repaired = {"orphan_files": 0, "tracks_without_audio": 0, "missing_files": 0, "temp_files": 0}
+        try:
+            self.output_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            log.error("output folder %s cannot be created: %s", self.output_dir, exc)
+            return repaired
+        with self.slots.quiet() as quiet:
+            recorded = library.all_file_names(self.db)
+            grace = 0.0 if quiet else ORPHAN_GRACE_S
+            for name in self.store.names():
+                if name in recorded:
+                    continue
+                age = self.store.modified_age_s(name)
+                if age is not None and age >= grace and self.store.delete(name):
+                    repaired["orphan_files"] += 1
+                    log.warning("reconcile: deleted %s, a file without a track (left by a crash)", name)
+            missing = [name for name in recorded if not self.store.exists(name)]
+            lost_tracks = sorted({recorded[n] for n in missing if n.endswith(".wav")})
+            for name in library.forget_tracks(self.db, lost_tracks):
+                if self.store.delete(name):
+                    log.warning("reconcile: deleted %s, a file of a track whose audio was lost", name)
+            repaired["tracks_without_audio"] = len(lost_tracks)
+            for track_id in lost_tracks:
+                log.warning("reconcile: forgot track %s, whose audio file is missing", track_id)
+            others = [n for n in missing if recorded[n] not in lost_tracks]
+            library.forget_files(self.db, others)
+            repaired["missing_files"] = len(others)
+            repaired["temp_files"] = self.store.remove_stale_temp_files(0.0 if quiet else STALE_TEMP_S)
+        if any(repaired.values()):
+            log.warning("reconcile: repaired %s", repaired)
+        return repaired
+
+    # -- status -----------------------------------------------------------------------------
+
+    def output_status(self) -> OutputStatus:
+        """Probe the output folder by creating (and dropping) an unnamed temporary file."""
+        try:
+            self.output_dir.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=self.output_dir):
+                pass
+            free = shutil.disk_usage(self.output_dir).free
+        except OSError as exc:
+            return OutputStatus(False, 0, f"output folder is not writable: {exc.strerror or exc}")
+        return OutputStatus(True, int(free))
+
+    def database_status(self) -> tuple[bool, str | None]:
+        """Whether the library answers a query, and why not (a library never migrated is migrated now)."""
+        try:
+            if self.db.current_revision() != self.db.head_revision():
+                self.db.upgrade()
+            library.count_tracks(self.db)
+        except Exception as exc:  # any driver error means the same to a client: not ready
+            return False, f"database unavailable: {type(exc).__name__}"
+        return True, None
+
+    def health(self) -> dict[str, Any]:
+        """What ``/health`` reports: status, model, output folder, database, uptime."""
+        info = self.melodist_info()
+        out = self.output_status()
+        db_ok, db_reason = self.database_status()
+        warnings = []
+        if not info.loaded:
+            warnings.append(f"trained melody model could not be loaded ({info.error}); using {info.name}")
+        ok = out.writable and db_ok
+        return {
+            "status": "ok" if ok else "degraded",
+            "version": self.version,
+            "model": {"name": info.name, "loaded": info.loaded, "parameters": info.parameters, "error": info.error},
+            "output_dir": {"writable": out.writable, "free_bytes": out.free_bytes},
+            "database": {"ok": db_ok, "backend": self.db.dialect},
+            "auth": self.settings.auth,
+            "uptime_s": round(time.monotonic() - self.started, 3),
+            "reason": out.reason or db_reason,
+            "warnings": warnings,
+        }
+
+    # -- work -------------------------------------------------------------------------------
+
+    def admit(self, subject: str, cost: int = 1) -> None:
+        """Count a request of ``subject`` against its rate limit and quota; :class:`Refused` when over."""
+        try:
+            refusal = library.check_and_count(self.db, subject, per_minute=self.settings.rate_limit_per_minute,
+                                              per_day=self.settings.daily_quota, cost=cost)
+        except Exception as exc:
+            log.error("rate limit check failed: %s", exc)
+            raise Unavailable("database unavailable", retry_after=5) from None
+        if refusal is not None:
+            raise Refused(refusal)
+
+    def make_track(self, params: Any, *, owner: int | None, request: dict[str, Any],
+                   on_generated: Callable[[GeneratedTrack], None] | None = None) -> library.TrackInfo:
+        """Compose, render, store and record one track for ``owner``; raise :class:`Unavailable` if it cannot now.
+
+        ``request`` is the request as the client gave it, kept with the track.
+        """
+        out = self.output_status()
+        if not out.writable:
+            raise Unavailable(out.reason or "output folder is not writable", retry_after=60)
+        info = self.melodist_info()
+        t0 = time.perf_counter()
+        try:
+            with self.slots.acquire():
+                track = generate(to_pipeline_request(params), info.melodist)
+                if on_generated is not None:
+                    on_generated(track)
+                track_id = new_track_id()
+                filename = f"{params.style}_{track_id}.wav"
+                stored = self.store.write(filename, lambda handle: encode_wav(handle, track.audio,
+                                                                              sr=track.sample_rate))
+                elapsed_ms = (time.perf_counter() - t0) * 1e3
+                record = self._record(track, params, owner=owner, request=request, track_id=track_id,
+                                      stored=stored, elapsed_ms=elapsed_ms)
+        except Overloaded as exc:
+            raise Unavailable(f"server busy: {exc}", retry_after=5) from None
+        except StoreError as exc:
+            log.error("store write failed: %s", exc)
+            raise Unavailable(f"output folder is not writable: {exc.strerror or exc}", retry_after=60) from None
+        self.prune()
+        log.info("generated %s (%.1f s of %s, seed %d) in %.0f ms %s", filename, track.duration_s, params.style,
+                 track.seed, elapsed_ms, {k: round(v) for k, v in track.timings_ms.items()})
+        return record
+
+    def _record(self, track: GeneratedTrack, params: Any, *, owner: int | None, request: dict[str, Any],
+                track_id: str, stored: Any, elapsed_ms: float) -> library.TrackInfo:
+        summary = plan_summary(track)
+        record = library.TrackInfo(
+            id=track_id, owner_id=owner, created_at=library.utc_now(), style=params.style,
+            duration_s=round(track.duration_s, 3), tempo=int(track.plan.tempo), key=track.plan.key.name,
+            time_signature=summary["time_signature"], bars=int(track.plan.total_bars), seed=int(track.seed),
+            temperature=float(params.temperature), sample_rate=int(track.sample_rate),
+            channels=int(track.audio.shape[1]), format="wav", model_name=track.melody_engine,
+            model_hash=self.model_hash(), service_version=self.version, generation_ms=int(round(elapsed_ms)),
+            request=request, plan=summary, timings={k: round(v, 2) for k, v in track.timings_ms.items()},
+            files=(library.FileInfo("wav", stored.name, MEDIA_TYPES["wav"], stored.size),),
+        )
+        try:
+            return library.record_track(self.db, record)
+        except Exception as exc:
+            self.store.delete(stored.name)  # never a file without its row
+            log.error("recording track %s failed: %s", track_id, exc)
+            raise Unavailable("database unavailable", retry_after=5) from None
+
+    def delete(self, track_id: str, *, owner: int | None) -> bool:
+        """Delete a track: its rows, then its files. False when ``owner`` has no such track."""
+        names = library.delete_track(self.db, track_id, owner=owner)
+        if names is None:
+            return False
+        for name in names:
+            self.store.delete(name)
+        return True
+
+    def prune(self) -> int:
+        """Delete the oldest tracks beyond ``keep_tracks`` (0 keeps all), rows then files; how many files went."""
+        try:
+            names = library.prune_tracks(self.db, self.settings.keep_tracks)
+        except Exception as exc:
+            log.error("pruning failed: %s", exc)
+            return 0
+        removed = sum(self.store.delete(name) for name in names)
+        if names:
+            log.info("retention: deleted %d tracks' files beyond KEEP_TRACKS=%d",
+                     len({track_id_of(n) for n in names}), self.settings.keep_tracks)
+        return removed
