@@ -16,7 +16,8 @@ from .errors import ApiError, invalid
 from .openapi import build_openapi
 from .page import page_response, prefers_html
 from .schemas import (
-    GenerateRequest, HealthResponse, StyleInfo, StylesResponse, SystemInfo, describe_validation_errors, dump,
+    MAX_PAGE_SIZE, MAX_TEMPERATURE, MAX_TEMPO, MIN_DURATION, MIN_TEMPERATURE, MIN_TEMPO, GenerateRequest,
+    RequestLimits, HealthResponse, StyleInfo, StylesResponse, SystemInfo, describe_validation_errors, dump,
     generate_request_model,
 )
 from .tracks import send_store_file, service, track_body
@@ -92,6 +93,9 @@ def index() -> Response:
             "openapi": "GET /openapi.json",
             "page": "GET / (Accept: text/html)",
         },
+        auth=service().settings.auth,
+        limits=RequestLimits(duration=(MIN_DURATION, service().settings.max_duration), tempo=(MIN_TEMPO, MAX_TEMPO),
+                             temperature=(MIN_TEMPERATURE, MAX_TEMPERATURE), page_size=(1, MAX_PAGE_SIZE)),
     )
     response = jsonify(dump(info))
     response.vary.add("Accept")

@@ -268,6 +268,20 @@ class SystemInfo(BaseModel):
     status: Literal["ok", "degraded"]
     styles: list[str]
     endpoints: dict[str, str]
+    auth: Literal["off", "keys"] = Field("off", description="keys: every /api/ route needs a Bearer key.")
+    limits: Optional["RequestLimits"] = None
+
+
+class RequestLimits(BaseModel):
+    """The ranges this service accepts, so a client's form can offer exactly them."""
+
+    duration: tuple[float, float] = Field(description="Shortest and longest track in seconds (MAX_DURATION).")
+    tempo: tuple[int, int]
+    temperature: tuple[float, float]
+    page_size: tuple[int, int] = Field(description="limit of GET /api/tracks.")
+
+
+SystemInfo.model_rebuild()
 
 
 class ErrorDetail(BaseModel):
