@@ -161,7 +161,7 @@ def power_chords(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], bea
             elif k == 1 and span.length > 1.0:
                 continue                        # the open accent is still ringing
             else:
-                notes += _chord_notes(pitches, t, 0.3, 0.8 if k % 2 == 0 else 0.68)
+                notes += _chord_notes(pitches, t, 0.4, 0.8 if k % 2 == 0 else 0.68)
     return notes
 
 

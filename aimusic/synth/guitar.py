@@ -67,18 +67,18 @@ class Cabinet:
 
 AMPS: Mapping[str, Voicing] = MappingProxyType({
     "clean": Voicing(tighten_hz=80.0, hump=(900.0, 1.0, 0.7), stages=1, bias=0.05),
-    "crunch": Voicing(tighten_hz=180.0, hump=(800.0, 4.0, 0.8), stages=1, bias=0.12),
+    "crunch": Voicing(tighten_hz=220.0, hump=(1300.0, 5.0, 0.8), stages=1, bias=0.12),
     "high_gain": Voicing(tighten_hz=350.0, hump=(750.0, 5.0, 0.7), stages=2, bias=0.1),
 })
 
 CABINETS: Mapping[str, Cabinet] = MappingProxyType({
     # open-back 1x12 combo: brighter, looser low end
-    "combo": Cabinet(low_hz=95.0, low_q=1.1, peaks=((2600.0, 3.0, 1.2), (450.0, -2.0, 1.0)),
-                     top_hz=5600.0, top_q=1.2),
+    "combo": Cabinet(low_hz=95.0, low_q=1.1, peaks=((2600.0, 4.0, 1.2), (450.0, -2.0, 1.0)),
+                     top_hz=6000.0, top_q=1.2),
     # closed-back 4x12: thump at 110 Hz, scooped low mids, presence, a hard 5 kHz edge
     "closed_4x12": Cabinet(low_hz=85.0, low_q=1.4, peaks=((110.0, 3.0, 1.0), (500.0, -4.0, 0.9),
-                                                         (2300.0, 4.5, 1.1), (3800.0, 2.0, 2.0)),
-                           top_hz=4800.0, top_q=1.5),
+                                                         (2600.0, 5.0, 1.1), (4000.0, 2.0, 2.0)),
+                           top_hz=5400.0, top_q=1.5),
 })
 
 
