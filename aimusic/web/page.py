@@ -8,9 +8,10 @@ from flask import Blueprint, Response, request, send_file
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 PAGE_FILE = STATIC_DIR / "index.html"
 
-# Everything the page needs comes from this origin: scripts, styles, the API and the audio.
+# Everything the page needs comes from this origin: scripts, styles, the API and the audio
+# (with keys on, audio fetched with the key plays from a blob: URL the page made itself).
 PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-            "media-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+            "media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
             "form-action 'self'; frame-ancestors 'none'")
 
 bp = Blueprint("page", __name__, static_folder="static", static_url_path="/static")

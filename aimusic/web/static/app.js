@@ -1,16 +1,125 @@
-// The page talks to the same JSON API as every other client: /api/styles, /api/generate.
+// The page talks to the same JSON API as every other client: GET / (auth mode and limits),
+// /api/styles, /api/generate and /api/tracks.
+//
+// The library lists this key's tracks (with keys off, all tracks), newest first, a page at a
+// time. The page size is 20 unless the page's address says otherwise: /?page_size=5 (1 to the
+// service's maximum).
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-let styles = [];
+const KEY_STORAGE = "aimusic.apiKey";
+const DEFAULT_PAGE_SIZE = 20;
+
+const state = {
+  auth: "off",       // "keys" when every /api/ request needs a key
+  key: "",           // the key in use (keys on only)
+  styles: [],
+  pageSize: DEFAULT_PAGE_SIZE,
+  cursor: null,      // next_cursor of the last page loaded; null when there is no more
+  epoch: 0,          // bumped when the library is cleared, so late answers for the old key are dropped
+};
+const tracks = new Map();     // id -> track object, for every row shown
+const audioUrls = new Map();  // id -> Promise of an object URL (keys on: audio is fetched with the key)
+
+class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+// --- talking to the service ------------------------------------------------------------------
+
+// fetch() with the key when keys are on; a failed answer becomes an ApiError with the API's message.
+async function api(path, options = {}) {
+  const headers = { Accept: "application/json", ...(options.headers || {}) };
+  if (state.auth === "keys" && state.key) headers.Authorization = "Bearer " + state.key;
+  const response = await fetch(path, { ...options, headers });
+  if (response.ok) return response;
+  const payload = await response.json().catch(() => null);
+  const error = payload && payload.error;
+  const failure = new ApiError(response.status, error ? error.message : "HTTP " + response.status);
+  failure.details = (error && error.details) || [];
+  throw failure;
+}
+
+// Where a track's audio can be played from. With keys off that is the API's URL (the browser
+// streams it with Range requests, so seeking works). With keys on an <audio> element cannot send
+// the Authorization header, so the file is fetched with it once and played from an object URL,
+// revoked when the track leaves the page.
+function audioUrl(track) {
+  if (state.auth !== "keys") return Promise.resolve(track.links.audio.wav);
+  if (!audioUrls.has(track.id)) {
+    const url = api(track.links.audio.wav, { headers: { Accept: "audio/wav" } })
+      .then((response) => response.blob())
+      .then((blob) => URL.createObjectURL(blob));
+    url.catch(() => audioUrls.delete(track.id));  // a failed fetch may be tried again
+    audioUrls.set(track.id, url);
+  }
+  return audioUrls.get(track.id);
+}
+
+function releaseAudio(id) {
+  const url = audioUrls.get(id);
+  audioUrls.delete(id);
+  if (url) url.then((u) => URL.revokeObjectURL(u), () => {});
+}
+
+// --- messages ----------------------------------------------------------------------------------
 
 function showError(message) {
   $("error").textContent = message;
   $("error").hidden = !message;
 }
 
+function setStatus(message) {
+  $("status").textContent = message;
+}
+
+// Mark the form fields the API named in its error, so the user sees which one to fix.
+function markInvalid(details) {
+  for (const input of $("generate-form").querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
+  for (const detail of details || []) {
+    const input = $("generate-form").elements.namedItem(detail.field);
+    if (input) input.setAttribute("aria-invalid", "true");
+  }
+}
+
+// --- formatting --------------------------------------------------------------------------------
+
+const titleCase = (text) => text.charAt(0).toUpperCase() + text.slice(1);
+const clamp = (value, low, high) => Math.min(Math.max(value, low), high);
+
+function formatLength(seconds) {
+  if (seconds < 60) return seconds.toFixed(1) + " s";
+  const whole = Math.round(seconds);
+  return Math.floor(whole / 60) + ":" + String(whole % 60).padStart(2, "0");
+}
+
+// --- the form ----------------------------------------------------------------------------------
+
+// The service's limits (MAX_DURATION and the tempo range) set the form's, so the default values
+// are always ones the service accepts.
+function applyLimits(limits) {
+  const [minDuration, maxDuration] = limits.duration;
+  const duration = $("duration");
+  duration.min = minDuration;
+  duration.max = maxDuration;
+  duration.value = clamp(Number(duration.value) || maxDuration, minDuration, maxDuration);
+  $("duration-range").textContent = "(" + minDuration + "–" + maxDuration + ")";
+
+  const [minTempo, maxTempo] = limits.tempo;
+  $("tempo").min = minTempo;
+  $("tempo").max = maxTempo;
+  $("tempo-range").textContent = "(" + minTempo + "–" + maxTempo + ")";
+
+  const [minPage, maxPage] = limits.page_size;
+  const asked = Number.parseInt(new URLSearchParams(location.search).get("page_size"), 10);
+  state.pageSize = clamp(Number.isNaN(asked) ? DEFAULT_PAGE_SIZE : asked, minPage, maxPage);
+}
+
 function applyStyle(name) {
-  const style = styles.find((s) => s.name === name);
+  const style = state.styles.find((s) => s.name === name);
   if (!style) return;
   $("style-description").textContent = style.description + " (" + style.instruments.join(", ") + ")";
   $("tempo").value = style.default_tempo;
@@ -18,24 +127,15 @@ function applyStyle(name) {
 }
 
 async function loadStyles() {
-  try {
-    const response = await fetch("/api/styles", { headers: { Accept: "application/json" } });
-    if (!response.ok) throw new Error("could not load the styles (HTTP " + response.status + ")");
-    styles = (await response.json()).styles;
-  } catch (err) {
-    showError(err.message);
-    return;
-  }
+  state.styles = (await (await api("/api/styles")).json()).styles;
   const select = $("style");
-  for (const style of styles) {
+  for (const style of state.styles) {
     const option = document.createElement("option");
     option.value = style.name;
-    option.textContent = style.name.charAt(0).toUpperCase() + style.name.slice(1);
+    option.textContent = titleCase(style.name);
     select.appendChild(option);
   }
   applyStyle(select.value);
-  select.addEventListener("change", () => applyStyle(select.value));
-  document.body.dataset.ready = "true";
 }
 
 function requestBody() {
@@ -49,10 +149,12 @@ function requestBody() {
   return body;
 }
 
-function showResult(meta) {
+async function showResult(meta) {
   const player = $("player");
-  player.src = meta.download_url;
+  // With keys off the download URL streams directly; with keys on it is the fetched blob.
+  player.src = state.auth === "keys" ? await audioUrl(meta) : meta.download_url;
   $("download").href = meta.download_url;
+  $("download").dataset.track = meta.id;
   $("download").setAttribute("download", meta.filename);
   const rows = [
     ["Style", meta.style], ["Duration", meta.duration.toFixed(2) + " s"], ["Tempo", meta.tempo + " BPM"],
@@ -70,41 +172,312 @@ function showResult(meta) {
     dd.dataset.field = label.toLowerCase().replace(/ /g, "_");
     list.append(dt, dd);
   }
+  $("result").dataset.track = meta.id;
   $("result").hidden = false;
+}
+
+function hideResult() {
+  $("result").hidden = true;
+  delete $("result").dataset.track;
+  $("player").removeAttribute("src");
+  $("player").load();  // stops playback and drops the old source
 }
 
 async function generate(event) {
   event.preventDefault();
   showError("");
+  markInvalid([]);
   const button = $("generate");
   button.disabled = true;
   const started = performance.now();
   const tick = setInterval(() => {
-    $("status").textContent = "Composing and rendering… " + ((performance.now() - started) / 1000).toFixed(1) + " s";
+    setStatus("Composing and rendering… " + ((performance.now() - started) / 1000).toFixed(1) + " s");
   }, 100);
   try {
-    const response = await fetch("/api/generate", {
+    const track = await (await api("/api/generate", {
       method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      headers: { "Content-Type": "application/json" },
       body: JSON.stringify(requestBody()),
-    });
-    const payload = await response.json().catch(() => null);
-    if (!response.ok) {
-      const message = payload && payload.error ? payload.error.message : "HTTP " + response.status;
-      throw new Error("Could not generate: " + message);
-    }
-    showResult(payload);
-    $("status").textContent = "Done.";
+    })).json();
+    if (state.auth === "keys") audioUrl(track);  // start the download now: the row and #player share it
+    addTrack(track, "top");
+    await showResult(track);
+    setStatus("Done.");
   } catch (err) {
-    $("status").textContent = "";
-    showError(err.message);
+    setStatus("");
+    if (err.status === 401) return keyRejected(err.message);
+    markInvalid(err.details);
+    showError("Could not generate: " + err.message);
   } finally {
     clearInterval(tick);
+    button.disabled = state.auth === "keys" && !state.key;
+  }
+}
+
+// --- the library -------------------------------------------------------------------------------
+
+function renderTrack(track) {
+  const row = $("track-template").content.firstElementChild.cloneNode(true);
+  const label = titleCase(track.style) + " in " + track.key + ", seed " + track.seed;
+  row.dataset.id = track.id;
+  row.querySelector(".track-title").textContent = titleCase(track.style) + " · " + track.key;
+  const time = row.querySelector(".track-time");
+  time.dateTime = track.created_at;
+  time.textContent = new Date(track.created_at).toLocaleString();
+  const fields = {
+    style: track.style, key: track.key, tempo: track.tempo + " BPM", seed: String(track.seed),
+    length: formatLength(track.duration),
+  };
+  for (const [name, value] of Object.entries(fields)) {
+    row.querySelector(`dd[data-field="${name}"]`).textContent = value;
+  }
+
+  const player = row.querySelector(".track-player");
+  player.setAttribute("aria-label", "Play " + label);
+  const load = row.querySelector(".track-load");
+  if (state.auth === "keys" && !audioUrls.has(track.id)) {
+    // Nothing is downloaded until asked for: a long library would otherwise fetch every file.
+    player.hidden = true;
+    load.hidden = false;
+    load.setAttribute("aria-label", "Play " + label);
+    load.addEventListener("click", () => playFetched(track, player, load));
+  } else {
+    audioUrl(track).then((url) => { player.src = url; }, (err) => showError("Could not load the audio: " + err.message));
+  }
+
+  const download = row.querySelector(".track-download");
+  download.href = track.download_url;
+  download.dataset.track = track.id;
+  download.setAttribute("download", track.filename);
+  download.setAttribute("aria-label", "Download " + label + " (WAV)");
+
+  const remove = row.querySelector(".track-delete");
+  remove.setAttribute("aria-label", "Delete " + label);
+  remove.addEventListener("click", () => deleteTrack(track, row, remove));
+  return row;
+}
+
+async function playFetched(track, player, button) {
+  button.disabled = true;
+  button.textContent = "Loading…";
+  try {
+    player.src = await audioUrl(track);
+  } catch (err) {
+    button.disabled = false;
+    button.textContent = "Play";
+    if (err.status === 401) return keyRejected(err.message);
+    return showError("Could not load the audio: " + err.message);
+  }
+  button.hidden = true;
+  player.hidden = false;
+  player.focus();
+  // The click started this, but the browser may still refuse to autoplay: the controls remain.
+  player.play().catch(() => {});
+}
+
+function addTrack(track, where) {
+  if (tracks.has(track.id)) return;  // already shown (a page can overlap a track just made)
+  tracks.set(track.id, track);
+  const row = renderTrack(track);
+  if (where === "top") $("tracks").prepend(row);
+  else $("tracks").append(row);
+  updateEmpty();
+}
+
+function updateEmpty() {
+  const busy = $("library").getAttribute("aria-busy") === "true";
+  $("library-empty").hidden = busy || tracks.size > 0 || (state.auth === "keys" && !state.key);
+}
+
+function setBusy(busy) {
+  $("library").setAttribute("aria-busy", String(busy));
+  updateEmpty();
+}
+
+// Forget every row (the key changed): their audio URLs are revoked and late answers are ignored.
+function clearLibrary() {
+  state.epoch += 1;
+  state.cursor = null;
+  for (const id of tracks.keys()) releaseAudio(id);
+  tracks.clear();
+  $("tracks").replaceChildren();
+  $("load-more").hidden = true;
+  if (!$("result").hidden) hideResult();
+  updateEmpty();
+}
+
+async function loadPage() {
+  const epoch = state.epoch;
+  const params = new URLSearchParams({ limit: String(state.pageSize) });
+  if (state.cursor) params.set("cursor", state.cursor);
+  setBusy(true);
+  try {
+    const page = await (await api("/api/tracks?" + params)).json();
+    if (epoch !== state.epoch) return;
+    for (const track of page.tracks) addTrack(track, "bottom");
+    state.cursor = page.next_cursor;
+    $("load-more").hidden = !state.cursor;
+  } finally {
+    if (epoch === state.epoch) setBusy(false);
+  }
+}
+
+async function loadMore() {
+  const button = $("load-more");
+  button.disabled = true;
+  showError("");
+  try {
+    await loadPage();
+  } catch (err) {
+    if (err.status === 401) return keyRejected(err.message);
+    showError("Could not load more tracks: " + err.message);
+  } finally {
     button.disabled = false;
   }
 }
 
-document.addEventListener("DOMContentLoaded", () => {
+async function deleteTrack(track, row, button) {
+  button.disabled = true;
+  showError("");
+  try {
+    await api(track.links.self, { method: "DELETE" });
+  } catch (err) {
+    if (err.status === 401) return keyRejected(err.message);
+    if (err.status !== 404) {  // 404: it is gone already, so the row goes too
+      button.disabled = false;
+      return showError("Could not delete the track: " + err.message);
+    }
+  }
+  // Keep the keyboard user in the list: focus moves to the next row's delete button.
+  const next = row.nextElementSibling || row.previousElementSibling;
+  row.remove();
+  tracks.delete(track.id);
+  if ($("result").dataset.track === track.id) hideResult();
+  releaseAudio(track.id);
+  updateEmpty();
+  setStatus("Deleted the " + track.style + " track in " + track.key + " (seed " + track.seed + ").");
+  (next ? next.querySelector(".track-delete") : $("library-title")).focus();
+}
+
+// With keys on a download link cannot send the key either: the first click fetches the file
+// with it and then follows the link to the object URL.
+async function downloadWithKey(event) {
+  const link = event.target.closest("a[data-track]");
+  if (!link || state.auth !== "keys" || link.href.startsWith("blob:")) return;
+  const track = tracks.get(link.dataset.track);
+  if (!track) return;
+  event.preventDefault();
+  try {
+    link.href = await audioUrl(track);
+  } catch (err) {
+    if (err.status === 401) return keyRejected(err.message);
+    return showError("Could not download the track: " + err.message);
+  }
+  link.click();
+}
+
+// --- keys --------------------------------------------------------------------------------------
+
+function storedKey() {
+  try {
+    return localStorage.getItem(KEY_STORAGE) || "";
+  } catch {
+    return "";  // storage can be disabled: then the key lasts as long as the page
+  }
+}
+
+function storeKey(key) {
+  try {
+    if (key) localStorage.setItem(KEY_STORAGE, key);
+    else localStorage.removeItem(KEY_STORAGE);
+  } catch {
+    /* see storedKey */
+  }
+}
+
+function keyRejected(message) {
+  storeKey("");  // a key the service refuses is not kept for the next visit
+  state.key = "";
+  clearLibrary();
+  $("generate").disabled = true;
+  $("library-scope").textContent = "Enter a valid API key to see your tracks.";
+  showError(message);
+  $("api-key").focus();
+}
+
+async function useKey(event) {
+  event.preventDefault();
+  const key = $("api-key").value.trim();
+  if (!key) {
+    showError("Enter an API key.");
+    return $("api-key").focus();
+  }
+  state.key = key;
+  storeKey(key);
+  await connect();
+}
+
+function forgetKey() {
+  storeKey("");
+  state.key = "";
+  $("api-key").value = "";
+  clearLibrary();
+  $("generate").disabled = true;
+  $("library-scope").textContent = "Enter your API key to see your tracks.";
+  setStatus("The key is no longer kept in this browser.");
+  $("api-key").focus();
+}
+
+// --- start ---------------------------------------------------------------------------------------
+
+// Load what depends on the key: the styles (once) and the first page of the library.
+async function connect() {
+  clearLibrary();
+  showError("");
+  try {
+    if (!state.styles.length) await loadStyles();
+    await loadPage();
+  } catch (err) {
+    setBusy(false);
+    if (err.status === 401) return keyRejected(err.message);
+    return showError("Could not load the library: " + err.message);
+  }
+  $("library-scope").textContent = state.auth === "keys"
+    ? "Tracks made with this key, newest first." : "Every track of this service, newest first.";
+  $("generate").disabled = false;
+  document.body.dataset.ready = "true";
+}
+
+async function start() {
   $("generate-form").addEventListener("submit", generate);
-  loadStyles();
-});
+  $("style").addEventListener("change", () => applyStyle($("style").value));
+  $("key-form").addEventListener("submit", useKey);
+  $("forget-key").addEventListener("click", forgetKey);
+  $("load-more").addEventListener("click", loadMore);
+  document.addEventListener("click", downloadWithKey);
+  $("generate").disabled = true;  // until the styles are known
+
+  let info;
+  try {
+    info = await (await api("/")).json();  // open even with keys on: says whether they are
+  } catch (err) {
+    setBusy(false);
+    return showError("Could not reach the service: " + err.message);
+  }
+  state.auth = info.auth;
+  document.body.dataset.auth = info.auth;
+  applyLimits(info.limits);
+  if (state.auth === "keys") {
+    $("key-form").hidden = false;
+    state.key = storedKey();
+    $("api-key").value = state.key;
+    if (!state.key) {
+      setBusy(false);
+      $("library-scope").textContent = "Enter your API key to see your tracks.";
+      return $("api-key").focus();
+    }
+  }
+  await connect();
+}
+
+document.addEventListener("DOMContentLoaded", start);
