@@ -234,6 +234,7 @@ def test_library_pages_with_load_more(page, server):
     assert shown == everything, "every track once, in the service's order"
     assert len(set(shown)) == len(shown)
     assert loads == (len(everything) + 1) // 2 - 1
+    assert page.text_content("#status").endswith("loaded: that is all.")
     assert not page.console_problems
 
 

@@ -189,6 +189,7 @@ async function generate(event) {
   markInvalid([]);
   const button = $("generate");
   button.disabled = true;
+  const epoch = state.epoch;
   const started = performance.now();
   const tick = setInterval(() => {
     setStatus("Composing and rendering… " + ((performance.now() - started) / 1000).toFixed(1) + " s");
@@ -199,6 +200,7 @@ async function generate(event) {
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify(requestBody()),
     })).json();
+    if (epoch !== state.epoch) return setStatus("");  // the key changed meanwhile: the track is not this key's
     if (state.auth === "keys") audioUrl(track);  // start the download now: the row and #player share it
     addTrack(track, "top");
     await showResult(track);
@@ -326,14 +328,18 @@ async function loadMore() {
   const button = $("load-more");
   button.disabled = true;
   showError("");
+  const before = tracks.size;
   try {
     await loadPage();
   } catch (err) {
     if (err.status === 401) return keyRejected(err.message);
-    showError("Could not load more tracks: " + err.message);
+    return showError("Could not load more tracks: " + err.message);
   } finally {
     button.disabled = false;
   }
+  const added = tracks.size - before;
+  setStatus(added + (added === 1 ? " more track" : " more tracks") + (state.cursor ? " loaded." : " loaded: that is all."));
+  if (button.hidden) $("library-title").focus();  // the button is gone: keep focus in the library
 }
 
 async function deleteTrack(track, row, button) {
