@@ -198,6 +198,9 @@ def test_library_shows_new_tracks_first_plays_them_and_deletes(page, server):
             "seed": str(track["seed"]), "length": length}
         player = row(page, track["id"]).locator("audio")
         assert player.evaluate(DECODED_DURATION) == pytest.approx(track["duration"], rel=0.01)
+        # Streamed from the API with Range requests: the whole track can be sought at once.
+        seekable = player.evaluate("a => a.seekable.length ? a.seekable.end(0) : 0")
+        assert seekable == pytest.approx(track["duration"], rel=0.01)
         download = row(page, track["id"]).get_by_role("link", name="Download")
         assert download.get_attribute("download") == track["filename"]
         assert download.get_attribute("href") == track["download_url"]

@@ -244,7 +244,9 @@ function renderTrack(track) {
     load.setAttribute("aria-label", "Play " + label);
     load.addEventListener("click", () => playFetched(track, player, load));
   } else {
-    audioUrl(track).then((url) => { player.src = url; }, (err) => showError("Could not load the audio: " + err.message));
+    audioUrl(track).then(
+      (url) => { player.src = url; },
+      (err) => showError("Could not load the audio: " + err.message));
   }
 
   const download = row.querySelector(".track-download");
@@ -338,7 +340,8 @@ async function loadMore() {
     button.disabled = false;
   }
   const added = tracks.size - before;
-  setStatus(added + (added === 1 ? " more track" : " more tracks") + (state.cursor ? " loaded." : " loaded: that is all."));
+  const count = added === 1 ? "1 more track" : added + " more tracks";
+  setStatus(count + (state.cursor ? " loaded." : " loaded: that is all."));
   if (button.hidden) $("library-title").focus();  // the button is gone: keep focus in the library
 }
 
