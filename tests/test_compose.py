@@ -192,3 +192,73 @@ def test_seeds_vary_key_progression_instruments_and_density(style: str) -> None:
     assert len({p.density for p in plans}) >= 2
     if STYLES[style].grooves:
         assert len({p.groove for p in plans}) >= 2
+
+
+def test_rock_rhythm_is_double_tracked_power_chords_with_palm_mutes() -> None:
+    plan, score = make("rock", duration=30.0, seed=2)
+    first, second = (next(t for t in score.tracks if t.name == name) for name in ("harmony", "harmony_double"))
+    assert first.role == second.role == "harmony"
+    assert first.pan == -second.pan and abs(first.pan) >= 0.9, "hard left and right"
+    assert sorted(n.pitch for n in first.notes) == sorted(n.pitch for n in second.notes)
+    assert any(abs(a.start - b.start) > 0.005 for a, b in zip(first.notes, second.notes)), "two takes, not a copy"
+    chords: dict[float, list[int]] = {}
+    for n in first.notes:
+        chords.setdefault(round(n.start * 4), []).append(n.pitch)
+    for pitches in chords.values():
+        root = min(pitches)
+        assert sorted(pitches) == [root, root + 7, root + 12]
+    spb = 60.0 / plan.tempo
+    muted = [n for n in first.notes if n.length * spb < 0.3]
+    ringing = [n for n in first.notes if n.length * spb >= 0.3]
+    assert len(muted) > 2 * len(ringing) > 0, "palm-muted eighths between ringing accents"
+
+
+def _relative_to_chord(plan: SongPlan, note) -> int:
+    chord = next(c.chord for c in plan.chords if c.start - 0.1 <= note.start < c.end - 0.1 or c is plan.chords[-1])
+    return (note.pitch - chord.root) % 12
+
+
+def test_blues_bass_is_a_boogie_not_a_walk() -> None:
+    for seed in range(3):
+        plan, score = make("blues", duration=30.0, seed=seed)
+        bass = score.track("bass").notes[:-1]          # the last is the final chord's root
+        steps = [_relative_to_chord(plan, n) for n in bass]
+        assert set(steps) <= {0, 7, 9, 10}, set(steps)
+        assert {0, 7, 9, 10} <= set(steps)
+
+
+def test_blues_piano_comps_in_triplets() -> None:
+    _, score = make("blues", duration=30.0, seed=1)
+    phases = np.array([n.start % 1.0 for n in score.track("harmony").notes])
+    grid = np.abs(phases[:, None] - np.array([0.0, 1 / 3, 2 / 3, 1.0])[None, :]).min(axis=1)
+    assert np.mean(grid < 0.04) > 0.95
+    assert np.mean(np.abs(phases - 1 / 3) < 0.04) > 0.2, "the middle triplet is played"
+
+
+def test_blues_lead_bends_toward_blue_notes_and_phrases_aab() -> None:
+    blue = total = 0
+    for seed in range(4):
+        plan, score = make("blues", duration=120.0, seed=seed, tempo=100)
+        melody = score.track("melody").notes
+        rel = [(n.pitch - plan.key.tonic) % 12 for n in melody]
+        assert 11 not in rel, "no major seventh against the dominant chords"
+        blue += sum(r in (3, 6, 10) for r in rel)
+        total += len(rel)
+        a = next(s for s in plan.sections if s.kind == "A")
+        bar = 4.0
+
+        def line(i: int) -> list[float]:
+            lo = (a.start_bar + 4 * i) * bar - 0.1
+            return [n.start - lo for n in melody if lo <= n.start < lo + 4 * bar and n.length >= 0.3]
+
+        # the second line repeats the rhythm of the first (its thirds may turn blue over IV)
+        one, two = ({int(t // 0.5) for t in line(i)} for i in (0, 1))
+        assert len(one & two) >= 0.7 * len(one), (one, two)
+        for i in range(3):   # each line calls, then leaves the last bar and a half to the band
+            assert all(t < 2.5 * bar + 0.1 for t in line(i))
+    assert blue > 0.08 * total
+
+
+def test_blues_plays_slow_and_shuffle_tempi() -> None:
+    tempi = {make("blues", seed=s)[0].tempo for s in range(12)}
+    assert min(tempi) <= 80 and max(tempi) >= 96

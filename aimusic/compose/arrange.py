@@ -109,12 +109,13 @@ def _aab_section(plan: SongPlan, style: StyleSpec, part: PartSpec, melodist: Mel
 
 
 def _final_chord(plan: SongPlan, part: PartSpec, end_beat: float) -> list[Note]:
-    """The last chord held until the end, in the part's register (bass: the root alone)."""
+    """The last chord held until the end, in the part's register (bass: the root alone; a
+    power-chord part ends on a power chord)."""
     last = plan.chords[-1]
     if part.role == "bass":
         pitches = [part.register[0] + ((last.chord.root - part.register[0]) % 12)]
     else:
-        pitches = voice_chord(last.chord, part.register)
+        pitches = voice_chord(last.chord, part.register, power=part.pattern == "power_chords")
     return [Note(last.start, max(end_beat - last.start, 0.1), p, 0.6) for p in pitches]
 
 
@@ -156,7 +157,8 @@ def compose(plan: SongPlan, style: StyleSpec, melodist: Melodist, *, rng: np.ran
         if part.role == "melody":
             notes = write_melody(plan, style, part, melodist, rng=rng, temperature=temperature)
             if style.melody.blue_notes:
-                notes = blue_notes(notes, plan.key, plan.chords, amount=style.melody.blue_notes, rng=rng)
+                notes = blue_notes(notes, plan.key, plan.chords, amount=style.melody.blue_notes,
+                                   register=part.register, rng=rng)
             if notes:  # the last melody note rings with the final chord
                 notes[-1] = replace(notes[-1], length=max(end_beat - notes[-1].start, notes[-1].length))
             notes = _melody_dynamics(notes, plan)

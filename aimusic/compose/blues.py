@@ -34,8 +34,10 @@ def _chord_at(chords: tuple[ChordSpan, ...], beat: float) -> ChordSpan | None:
 
 
 def blue_notes(notes: list[Note], key: Key, chords: tuple[ChordSpan, ...], *, amount: float,
-               rng: np.random.Generator) -> list[Note]:
+               register: tuple[int, int], rng: np.random.Generator) -> list[Note]:
     """The line bent toward the blues scale of ``key`` (``amount`` 0..1: how often a rule acts).
+
+    Notes stay within ``register`` (a lowered note at its floor goes up an octave instead).
 
     * a major seventh above the tonic always falls to the flat seventh;
     * a third over the IV chord becomes the flat third (the IV chord's own seventh);
@@ -47,18 +49,17 @@ def blue_notes(notes: list[Note], key: Key, chords: tuple[ChordSpan, ...], *, am
     for n in notes:
         rel = (n.pitch - key.tonic) % 12
         pitch = n.pitch
-        if rel == 11:
-            pitch -= 1
-        elif rel in (1, 8):
-            pitch -= 1
+        if rel in (11, 1, 8):
+            pitch = pitch - 1 if pitch - 1 >= register[0] else pitch + 11
         chord = _chord_at(chords, n.start)
         over_iv = chord is not None and (chord.chord.root - key.tonic) % 12 == 5
         rel = (pitch - key.tonic) % 12
-        if rel == 4 and over_iv and rng.random() < amount:
+        low = pitch - 1 >= register[0]
+        if rel == 4 and over_iv and low and rng.random() < amount:
             out.append(replace(n, pitch=pitch - 1))
             continue
         slide = (rel == 4 and rng.random() < amount) or (rel == 7 and rng.random() < 0.4 * amount)
-        if slide and n.length >= 2 * GRACE_BEATS + 0.2 and pitch - 1 >= 0:
+        if slide and low and n.length >= 2 * GRACE_BEATS + 0.2:
             out.append(replace(n, length=GRACE_BEATS, pitch=pitch - 1, velocity=n.velocity * 0.9))
             out.append(replace(n, start=n.start + GRACE_BEATS, length=n.length - GRACE_BEATS, pitch=pitch))
             continue

@@ -37,12 +37,13 @@ _TIMEKEEPERS = {CLOSED_HAT, OPEN_HAT, PEDAL_HAT, RIDE, SIDE_STICK, CLAP}
 def _bar(pattern: dict[int, str], origin: float, steps_per_beat: int, scale: float,
          rng: np.random.Generator, keep: set[int] | None = None) -> list[Note]:
     notes: list[Note] = []
+    open_steps = {k for k, ch in enumerate(pattern.get(OPEN_HAT, "")) if ch != "."}
     for pitch, row in pattern.items():
         if keep is not None and pitch not in keep:
             continue
         for step, ch in enumerate(row):
-            if ch == ".":
-                continue
+            if ch == "." or (pitch in (CLOSED_HAT, PEDAL_HAT) and step in open_steps):
+                continue   # one hi-hat: where it is struck open it is not also closed (that chokes it)
             vel = _LEVEL[ch] * scale * float(rng.uniform(0.9, 1.06))
             notes.append(Note(origin + step / steps_per_beat, 0.25, pitch, clamp(vel, 0.05, 1.0)))
     return notes

@@ -55,7 +55,7 @@ def metal(scale: float, amp: float, decay: float) -> tuple[Tone, ...]:
 
 _ACOUSTIC = {
     KICK: HitSpec(tones=((56.0, 1.0, 0.11), (112.0, 0.25, 0.05)), sweep=2.4, sweep_time=0.022, click=0.35,
-                  noise=0.08, noise_band=(1000.0, 5000.0), noise_decay=0.01, length=0.6, level=1.0),
+                  click_hz=2000.0, noise=0.08, noise_band=(1000.0, 5000.0), noise_decay=0.01, length=0.6, level=1.0),
     SNARE: HitSpec(tones=((185.0, 0.9, 0.07), (330.0, 0.45, 0.045)), noise=1.0, noise_band=(1200.0, 8000.0),
                    noise_decay=0.085, click=0.2, length=0.45, level=0.8),
     SIDE_STICK: HitSpec(tones=((1650.0, 0.5, 0.012), (900.0, 0.4, 0.02)), click=0.6, noise=0.3,
@@ -94,8 +94,8 @@ _JAZZ.update({
 
 _ELECTRONIC = dict(_ACOUSTIC)
 _ELECTRONIC.update({
-    KICK: HitSpec(tones=((47.0, 1.0, 0.42),), sweep=4.0, sweep_time=0.035, click=0.45, drive=0.5,
-                  length=1.4, level=1.0),
+    KICK: HitSpec(tones=((47.0, 1.0, 0.42),), sweep=4.0, sweep_time=0.035, click=0.45, click_hz=1400.0,
+                  drive=0.5, length=1.4, level=1.0),
     SNARE: HitSpec(tones=((205.0, 0.5, 0.05),), noise=1.0, noise_band=(2000.0, 12000.0), noise_decay=0.14,
                    click=0.25, length=0.4, level=0.7),
     CLAP: HitSpec(noise=1.0, noise_band=(1000.0, 3000.0), noise_decay=0.055, bursts=3, burst_gap=0.007,
