@@ -1,8 +1,10 @@
 """gunicorn settings for the AI Music Generation System (``gunicorn -c gunicorn.conf.py ai_music_system:app``).
 
-The app, and with it the melody model, is loaded once in the master (``preload_app``) and
-shared by the forked workers. Torch and BLAS run one thread per worker: parallelism comes
-from workers and threads, not from oversubscribing the cores.
+The app, and with it the melody model (NumPy weights: serving imports no torch), is loaded once
+in the master (``preload_app``) and shared by the forked workers; the library's migrations and
+the store's reconciliation run there too, once. BLAS runs one thread per worker: parallelism
+comes from workers and threads, not from oversubscribing the cores. Each worker opens its own
+database connections (the pool is dropped in the child after the fork).
 """
 from __future__ import annotations
 
@@ -35,12 +37,3 @@ loglevel = _settings.log_level.lower()
 limit_request_line = 8190
 # No runtime control socket: it would live at one fixed path per user, shared by every instance.
 control_socket_disable = True
-
-
-def post_fork(server, worker):  # noqa: ANN001 - gunicorn hook signature
-    """Keep torch single-threaded in each worker."""
-    try:
-        import torch
-    except ImportError:
-        return
-    torch.set_num_threads(1)

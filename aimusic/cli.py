@@ -7,21 +7,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import time
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from . import library
-from .audio_io import write_wav
 from .config import Settings
-from .melodists import load_melodist
-from .pipeline import generate
-from .service import new_track_id, plan_summary, to_pipeline_request
 from .styles import STYLE_NAMES
-from .web import configure_logging
-from .web.schemas import describe_validation_errors, generate_request_model
 
 EXIT_INVALID = 2
 
@@ -49,6 +42,15 @@ def _fail(field: str, message: str, details: list[dict[str, str]] | None = None)
 
 def run_generate(argv: list[str], settings: Settings | None = None) -> int:
     """Parse ``argv``, generate, write the file atomically, print the metadata JSON; the exit code."""
+    from pydantic import ValidationError
+
+    from .audio_io import write_wav
+    from .melodists import load_melodist
+    from .pipeline import generate
+    from .service import new_track_id, plan_summary, to_pipeline_request
+    from .web import configure_logging
+    from .web.schemas import describe_validation_errors, generate_request_model
+
     args = build_parser().parse_args(argv)
     settings = settings or Settings.from_env()
     fields = {name: getattr(args, name) for name in ("style", "duration", "tempo", "key", "seed", "temperature")}
@@ -122,7 +124,7 @@ def run_db(argv: list[str], settings: Settings | None = None) -> int:
     parser.add_argument("action", choices=["upgrade", "current"])
     args = parser.parse_args(argv)
     settings = settings or Settings.from_env()
-    configure_logging(settings.log_level)
+    logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s %(message)s")
     db = library.Database(settings.resolved_database_url)
     try:
         if args.action == "upgrade":
@@ -135,4 +137,5 @@ def run_db(argv: list[str], settings: Settings | None = None) -> int:
     return 0
 
 
-COMMANDS = {"generate": run_generate, "keys": run_keys, "db": run_db}
+COMMANDS = {  # light commands (keys, db) import neither the model nor the synthesizer
+"generate": run_generate, "keys": run_keys, "db": run_db}
