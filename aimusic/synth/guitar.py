@@ -77,8 +77,8 @@ CABINETS: Mapping[str, Cabinet] = MappingProxyType({
                      top_hz=6000.0, top_q=1.2),
     # closed-back 4x12: thump at 110 Hz, scooped low mids, presence, a hard 5 kHz edge
     "closed_4x12": Cabinet(low_hz=85.0, low_q=1.4, peaks=((110.0, 3.0, 1.0), (500.0, -4.0, 0.9),
-                                                         (2600.0, 5.0, 1.1), (4000.0, 2.0, 2.0)),
-                           top_hz=5400.0, top_q=1.5),
+                                                         (2600.0, 5.0, 1.1)),
+                           top_hz=5400.0, top_q=1.8),
 })
 
 
@@ -145,11 +145,19 @@ def _clip(u: np.ndarray) -> np.ndarray:
 
 
 def _clip_integral(u: np.ndarray) -> np.ndarray:
-    """Antiderivative of :func:`_clip` (continuous, linear beyond +-1)."""
+    """Antiderivative of :func:`_clip` (continuous, linear beyond +-1), float64."""
     v = np.clip(u, -1.0, 1.0)
-    v2 = v * v
-    inside = v2 * (7.5 - 2.5 * v2 + 0.5 * v2 * v2) / 8.0
-    return inside + np.maximum(np.abs(u) - 1.0, 0.0)
+    v *= v
+    out = v * 0.0625
+    out -= 0.3125
+    out *= v
+    out += 0.9375
+    out *= v                                   # v2 (7.5 - 2.5 v2 + 0.5 v2^2) / 8
+    beyond = np.abs(u)
+    beyond -= 1.0
+    np.maximum(beyond, 0.0, out=beyond)
+    out += beyond
+    return out
 
 
 def adaa_clip(x: np.ndarray, previous: float, *, bias: float = 0.0) -> tuple[np.ndarray, float]:
@@ -161,14 +169,22 @@ def adaa_clip(x: np.ndarray, previous: float, *, bias: float = 0.0) -> tuple[np.
     their midpoint is used. ``previous`` is the input sample before ``x`` (state across
     chunks); the DC of the bias is taken off. Returns ``(y, last input)``.
     """
-    u = np.asarray(x, dtype=np.float64) + bias
-    prev = np.concatenate([[previous + bias], u[:-1]])
-    du = u - prev
-    close = np.abs(du) < 1e-5
-    safe = np.where(close, 1.0, du)
-    y = np.where(close, _clip(0.5 * (u + prev)), (_clip_integral(u) - _clip_integral(prev)) / safe)
+    if x.size == 0:
+        return np.zeros(0, dtype=np.float32), previous
+    u = np.empty(x.size + 1)
+    u[0] = previous
+    u[1:] = x
+    u += bias
+    big_f = _clip_integral(u)
+    du = np.diff(u)
+    y = np.diff(big_f)
+    close = np.flatnonzero(np.abs(du) < 1e-5)
+    du[close] = 1.0
+    y /= du
+    if close.size:
+        y[close] = _clip(0.5 * (u[close] + u[close + 1]))
     y -= float(_clip(np.array([bias]))[0])
-    return y.astype(np.float32), float(x[-1]) if x.size else previous
+    return y.astype(np.float32), float(x[-1])
 
 
 def drive_gain(drive: float) -> float:
@@ -195,8 +211,25 @@ class Amp:
         self.zi_cab = np.zeros((self.cab.shape[0], 2)) if self.cab is not None else None
         self.last = [0.0, 0.0]
 
+    def _quiet(self) -> bool:
+        """Whether every filter memory has died away (below 1e-9: -180 dB)."""
+        states = [self.zi_in, self.zi_between] + ([self.zi_cab] if self.zi_cab is not None else [])
+        return all(float(np.max(np.abs(z))) < 1e-9 for z in states) and abs(self.last[0]) < 1e-9 \
+            and abs(self.last[1]) < 1e-9
+
     def __call__(self, seg: np.ndarray) -> None:
-        """Amplify, clip and play through the cabinet the next segment, in place."""
+        """Amplify, clip and play through the cabinet the next segment, in place.
+
+        A silent segment met with silent filters stays silent without being computed (a
+        lead's rests, a part that waits for its section); the memories are then zeroed.
+        """
+        if not np.any(seg) and self._quiet():
+            self.zi_in[:] = 0.0
+            self.zi_between[:] = 0.0
+            if self.zi_cab is not None:
+                self.zi_cab[:] = 0.0
+            self.last = [0.0, 0.0]
+            return
         x = seg
         if self.voicing is not None:
             v = self.voicing
