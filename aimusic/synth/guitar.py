@@ -210,26 +210,20 @@ class Amp:
         self.zi_between = np.zeros((1, 2))
         self.zi_cab = np.zeros((self.cab.shape[0], 2)) if self.cab is not None else None
         self.last = [0.0, 0.0]
-
-    def _quiet(self) -> bool:
-        """Whether every filter memory has died away (below 1e-9: -180 dB)."""
-        states = [self.zi_in, self.zi_between] + ([self.zi_cab] if self.zi_cab is not None else [])
-        return all(float(np.max(np.abs(z))) < 1e-9 for z in states) and abs(self.last[0]) < 1e-9 \
-            and abs(self.last[1]) < 1e-9
+        self.started = False
 
     def __call__(self, seg: np.ndarray) -> None:
         """Amplify, clip and play through the cabinet the next segment, in place.
 
-        A silent segment met with silent filters stays silent without being computed (a
-        lead's rests, a part that waits for its section); the memories are then zeroed.
+        Until the first sound the amplifier is silent and its memories are exactly zero,
+        so a silent segment then is left as it is (a part waiting for its section costs
+        nothing); after that every segment is computed, so the result does not depend on
+        how the stem is cut into segments.
         """
-        if not np.any(seg) and self._quiet():
-            self.zi_in[:] = 0.0
-            self.zi_between[:] = 0.0
-            if self.zi_cab is not None:
-                self.zi_cab[:] = 0.0
-            self.last = [0.0, 0.0]
-            return
+        if not self.started:
+            if not np.any(seg):
+                return
+            self.started = True
         x = seg
         if self.voicing is not None:
             v = self.voicing
