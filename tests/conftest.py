@@ -23,15 +23,10 @@ from typing import Any, Iterator
 import numpy as np
 import pytest
 
+from .servers import PostgresServer, free_port, postgres_server
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SERVER_START_TIMEOUT_S = 120.0
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -208,80 +203,23 @@ def captured_logs(name: str) -> Iterator[list[logging.LogRecord]]:
 
 # -- databases ---------------------------------------------------------------------------------
 
-def _pg_bin(name: str) -> str:
-    """A PostgreSQL server program: Debian keeps them in /usr/lib/postgresql/<version>/bin."""
-    import glob
-    import shutil
-
-    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
-    path = found[-1] if found else shutil.which(name)
-    if not path:
-        raise RuntimeError(f"PostgreSQL's {name} is not installed (apt-get install -y postgresql)")
-    return path
-
-
-@dataclass
-class PostgresServer:
-    """A PostgreSQL server of our own on a free port; each test gets a fresh database on it."""
-
-    port: int
-    user: str
-
-    def url(self, database: str) -> str:
-        return f"postgresql+psycopg://{self.user}@127.0.0.1:{self.port}/{database}"
-
-    def admin(self, sql: str) -> None:
-        import psycopg
-
-        with psycopg.connect(f"host=127.0.0.1 port={self.port} user={self.user} dbname=postgres",
-                             autocommit=True) as conn:
-            conn.execute(sql)
-
-
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
-    """``initdb`` + ``pg_ctl start`` in a temporary folder (as the postgres user when run as root)."""
-    import pwd
-    import shutil
-    import tempfile
-
-    as_root = os.geteuid() == 0
-    prefix: list[str] = []
-    base = Path(tempfile.mkdtemp(prefix="aimusic-pg-"))
-    user = pwd.getpwuid(os.geteuid()).pw_name
-    if as_root:  # PostgreSQL refuses to run as root
-        user = "postgres"
-        entry = pwd.getpwnam(user)
-        os.chown(base, entry.pw_uid, entry.pw_gid)
-        prefix = ["runuser", "-u", user, "--"]
-    data, sock = base / "data", base / "sock"
-    subprocess.run([*prefix, "mkdir", str(sock)], check=True)
-    subprocess.run([*prefix, _pg_bin("initdb"), "-D", str(data), "-U", user, "--auth=trust", "-E", "UTF8",
-                    "--no-sync"], check=True, capture_output=True)
-    port = free_port()
-    options = f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
-    started = subprocess.run([*prefix, _pg_bin("pg_ctl"), "-D", str(data), "-l", str(base / "log"), "-w",
-                              "-o", options, "start"], capture_output=True, text=True)
-    if started.returncode != 0:
-        raise RuntimeError(f"PostgreSQL did not start: {started.stderr}\n{(base / 'log').read_text()}")
-    try:
-        yield PostgresServer(port, user)
-    finally:
-        subprocess.run([*prefix, _pg_bin("pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                       capture_output=True)
-        shutil.rmtree(base, ignore_errors=True)
+    """A real PostgreSQL server of our own on a free port, for the whole session."""
+    with postgres_server() as server:
+        yield server
 
 
-def fresh_database_url(kind: str, tmp_path: Path, postgres_server: "PostgresServer | None") -> str:
+def fresh_database_url(kind: str, tmp_path: Path, server: PostgresServer | None) -> str:
     """A new empty database of ``kind`` (``sqlite`` or ``postgresql``) for one test."""
     if kind == "sqlite":
         return f"sqlite:///{tmp_path / 'library.sqlite3'}"
     import secrets
 
-    assert postgres_server is not None
+    assert server is not None
     name = "t_" + secrets.token_hex(6)
-    postgres_server.admin(f"CREATE DATABASE {name}")
-    return postgres_server.url(name)
+    server.admin(f"CREATE DATABASE {name}")
+    return server.url(name)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
