@@ -204,6 +204,24 @@ def render_mix(score: Score, style: StyleSpec, *, sr: int, n_samples: int) -> np
                            n_samples=n_samples)
 
 
+def send_boards(spec: MixSpec, score: Score) -> tuple[pb.Pedalboard, pb.Pedalboard]:
+    """Fresh (delay, reverb) send-bus boards of a style's mix (one pair per bus being rendered).
+
+    Both are linear, so the sum of what several buses make of their parts' sends is what
+    one bus makes of the summed sends (:mod:`aimusic.stems` relies on it).
+    """
+    delay_board = pb.Pedalboard([
+        pb.HighpassFilter(cutoff_frequency_hz=250.0),
+        pb.Delay(delay_seconds=spec.delay_seconds or 0.75 * score.tempo.seconds_per_beat,
+                 feedback=spec.delay_feedback, mix=1.0),
+        pb.LowpassFilter(cutoff_frequency_hz=6000.0)])
+    reverb_board = pb.Pedalboard([
+        pb.HighpassFilter(cutoff_frequency_hz=180.0),
+        pb.Reverb(room_size=spec.reverb_room, damping=spec.reverb_damping, width=spec.reverb_width,
+                  wet_level=1.0, dry_level=0.0)])
+    return delay_board, reverb_board
+
+
 def mix_sources(sources: dict[str, StemSource], score: Score, style: StyleSpec, *, sr: int,
                 n_samples: int) -> np.ndarray:
     """(n_samples, 2) float32 stereo, mastered: effects, panning, master bus, loudness, peak.
@@ -220,15 +238,7 @@ def mix_sources(sources: dict[str, StemSource], score: Score, style: StyleSpec, 
     recover = 0.3 * score.tempo.seconds_per_beat
     use_delay = any(s.delay for s in strips)
     use_reverb = any(s.reverb for s in strips)
-    delay_board = pb.Pedalboard([
-        pb.HighpassFilter(cutoff_frequency_hz=250.0),
-        pb.Delay(delay_seconds=spec.delay_seconds or 0.75 * score.tempo.seconds_per_beat,
-                 feedback=spec.delay_feedback, mix=1.0),
-        pb.LowpassFilter(cutoff_frequency_hz=6000.0)])
-    reverb_board = pb.Pedalboard([
-        pb.HighpassFilter(cutoff_frequency_hz=180.0),
-        pb.Reverb(room_size=spec.reverb_room, damping=spec.reverb_damping, width=spec.reverb_width,
-                  wet_level=1.0, dry_level=0.0)])
+    delay_board, reverb_board = send_boards(spec, score)
     step = int(CHUNK_S * sr)
     scratch = np.empty(step, dtype=np.float32)
 
@@ -298,17 +308,23 @@ def release_free_memory() -> None:
         _LIBC.malloc_trim(0)
 
 
+def master_eq(spec: MixSpec) -> list[pb.Plugin]:
+    """The linear part of the master bus: DC and rumble high-pass, then the style's shelves."""
+    chain: list[pb.Plugin] = [pb.HighpassFilter(cutoff_frequency_hz=DC_CUTOFF_HZ)]
+    if spec.master_low_shelf_db:
+        chain.append(pb.LowShelfFilter(cutoff_frequency_hz=120.0, gain_db=spec.master_low_shelf_db, q=0.7))
+    if spec.master_high_shelf_db:
+        chain.append(pb.HighShelfFilter(cutoff_frequency_hz=8000.0, gain_db=spec.master_high_shelf_db, q=0.7))
+    return chain
+
+
 def master_bus(y: np.ndarray, spec: MixSpec, *, sr: int) -> np.ndarray:
     """Tone and glue of the summed (n, 2) mix, in place: DC high-pass, shelving EQ, bus compressor."""
     level = stem_level_db(y, sr=sr)
     if not np.isfinite(level):
         return y
     y *= np.float32(db_to_gain(BUS_DB - level))
-    chain: list[pb.Plugin] = [pb.HighpassFilter(cutoff_frequency_hz=DC_CUTOFF_HZ)]  # DC and rumble
-    if spec.master_low_shelf_db:
-        chain.append(pb.LowShelfFilter(cutoff_frequency_hz=120.0, gain_db=spec.master_low_shelf_db, q=0.7))
-    if spec.master_high_shelf_db:
-        chain.append(pb.HighShelfFilter(cutoff_frequency_hz=8000.0, gain_db=spec.master_high_shelf_db, q=0.7))
+    chain = master_eq(spec)
     chain.append(pb.Compressor(threshold_db=BUS_DB - 2.0, ratio=spec.glue_ratio, attack_ms=25.0,
                                release_ms=250.0))
     board = pb.Pedalboard(chain)
