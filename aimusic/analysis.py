@@ -59,8 +59,8 @@ def click_positions(audio: np.ndarray, *, sr: int, ratio: float = CLICK_RATIO, f
     bright, keeps that quantity near its local typical value. The local value is the
     median of the second difference in each 1024-sample block, the largest of the
     sample's own block and the blocks either side (so the first block of a loud entry is
-    measured against the entry itself). A sample counts when it exceeds ``ratio`` times that median and ``floor``
-    of full scale (so quiet noise floors do not count); detections within ``merge_s`` are
+    measured against the entry itself). A sample counts when it exceeds ``ratio`` times
+    that median and ``floor`` of full scale (so quiet noise floors do not count); detections within ``merge_s`` are
     one event, reported at its first sample. Each channel is examined (a click panned to
     one side is still a click).
 
@@ -141,7 +141,8 @@ def spectral_shape(y: np.ndarray, *, sr: int, rolloff: float = 0.85) -> tuple[fl
     return centroid, float(f[np.searchsorted(cum, rolloff * cum[-1])])
 
 
-def note_envelope_figures(y: np.ndarray, onsets: np.ndarray, *, sr: int, span_s: float = 0.5) -> tuple[float, float]:
+def note_envelope_figures(y: np.ndarray, onsets: np.ndarray, *, sr: int,
+                          span_s: float = 0.5) -> tuple[float, float]:
     """(median attack s, median decay dB/s) of the notes starting at sample ``onsets``.
 
     Each note's 2 ms RMS envelope is read from its onset to the next onset (at most

@@ -81,7 +81,6 @@ class StyleSpec:
     tail_seconds: float            # time left after the last bar for the final chord to ring
     ritardando: float = 1.0        # final slowdown factor (1 = none)
     fixed_form: bool = False       # True: every section is one full statement of the progression
-    tempo_choices: tuple[int, ...] = ()  # tempi the seed picks from when none is asked (else default)
 
     @property
     def time_signature(self) -> str:
@@ -206,7 +205,7 @@ BLUES = StyleSpec(
     melody=MelodySpec(model_tag="pop", step=0.5, rest_prob=0.2, long_note_prob=0.35, density=0.55,
                       phrasing="aab", blue_notes=0.6),
     mix=MixSpec(reverb_room=0.4, reverb_damping=0.6, master_low_shelf_db=0.5, glue_ratio=2.0),
-    tail_seconds=2.0, tempo_choices=(68, 76, 96, 108, 116),
+    tail_seconds=2.0,
 )
 
 ROCK = StyleSpec(

@@ -258,7 +258,3 @@ def test_blues_lead_bends_toward_blue_notes_and_phrases_aab() -> None:
             assert all(t < 2.5 * bar + 0.1 for t in line(i))
     assert blue > 0.08 * total
 
-
-def test_blues_plays_slow_and_shuffle_tempi() -> None:
-    tempi = {make("blues", seed=s)[0].tempo for s in range(12)}
-    assert min(tempi) <= 80 and max(tempi) >= 96

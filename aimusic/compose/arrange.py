@@ -98,7 +98,8 @@ def _aab_section(plan: SongPlan, style: StyleSpec, part: PartSpec, melodist: Mel
     for i in range(-(-n_bars // LINE_BARS)):
         l0 = start + i * line
         if i % 3 == 1:      # A again, a line later (over the IV chord in the 12-bar form)
-            notes += [n for n in _shift(call_of(a_line, a_start, plan.beats_per_bar), l0 - a_start) if n.start < end]
+            again = _shift(call_of(a_line, a_start, plan.beats_per_bar), l0 - a_start)
+            notes += [n for n in again if n.start < end]
             continue
         written = melodist.melody(_context(plan, style, part, l0, min(l0 + line, end), False), rng=rng,
                                   temperature=temperature)

@@ -132,12 +132,7 @@ def plan_song(style: StyleSpec, *, duration: float, tempo: int | None, key: str 
     """Lay out the piece: key, tempo, sections and the chord of every bar."""
     if duration <= 0:
         raise ParameterError("duration", "must be positive")
-    if tempo is not None:
-        bpm = int(tempo)
-    elif style.tempo_choices:   # e.g. a slow 12/8 blues or a shuffle
-        bpm = int(rng.choice(style.tempo_choices))
-    else:
-        bpm = style.default_tempo
+    bpm = int(tempo if tempo is not None else style.default_tempo)
     if not 20 <= bpm <= 300:
         raise ParameterError("tempo", "must be between 20 and 300")
     the_key = choose_key(style, key, rng)

@@ -55,7 +55,8 @@ def metal(scale: float, amp: float, decay: float) -> tuple[Tone, ...]:
 
 _ACOUSTIC = {
     KICK: HitSpec(tones=((56.0, 1.0, 0.11), (112.0, 0.25, 0.05)), sweep=2.4, sweep_time=0.022, click=0.35,
-                  click_hz=2000.0, noise=0.08, noise_band=(1000.0, 5000.0), noise_decay=0.01, length=0.6, level=1.0),
+                  click_hz=2000.0, noise=0.08, noise_band=(1000.0, 5000.0), noise_decay=0.01, length=0.6,
+                  level=1.0),
     SNARE: HitSpec(tones=((185.0, 0.9, 0.07), (330.0, 0.45, 0.045)), noise=1.0, noise_band=(1200.0, 8000.0),
                    noise_decay=0.085, click=0.2, length=0.45, level=0.8),
     SIDE_STICK: HitSpec(tones=((1650.0, 0.5, 0.012), (900.0, 0.4, 0.02)), click=0.6, noise=0.3,
@@ -77,8 +78,8 @@ _ACOUSTIC = {
     CRASH: HitSpec(tones=metal(9.0, 0.3, 0.8), noise=1.0, noise_band=(3000.0, 12000.0), noise_decay=1.1,
                    noise_attack=0.012, highpass=2500.0, length=3.5, level=0.45),
     RIDE: HitSpec(tones=((3050.0, 0.5, 0.7), (4750.0, 0.4, 0.6), (5800.0, 0.3, 0.45), (6500.0, 0.25, 0.4),
-                         (8200.0, 0.2, 0.3)), noise=0.35, noise_band=(4000.0, 14000.0), noise_decay=0.45, noise_attack=0.006,
-                  click=0.15, highpass=2000.0, length=1.8, level=0.3),
+                         (8200.0, 0.2, 0.3)), noise=0.35, noise_band=(4000.0, 14000.0), noise_decay=0.45,
+                  noise_attack=0.006,                  click=0.15, highpass=2000.0, length=1.8, level=0.3),
 }
 
 _JAZZ = dict(_ACOUSTIC)

@@ -137,15 +137,19 @@ def interstage_sos(*, sr: int) -> np.ndarray:
     return sos
 
 
-def _clip(u: np.ndarray) -> np.ndarray:
-    """Odd polynomial soft clip, flat (C2) beyond +-1: ``u (15 - 10 u^2 + 3 u^4) / 8``."""
+def soft_clip(u: np.ndarray) -> np.ndarray:
+    """Odd polynomial soft clip, flat (C2) beyond +-1: ``u (15 - 10 u^2 + 3 u^4) / 8``.
+
+    Alone it is a plain waveshaper (it aliases when driven hard); :func:`adaa_clip` is the
+    anti-aliased form the amplifier uses.
+    """
     v = np.clip(u, -1.0, 1.0)
     v2 = v * v
     return v * (15.0 - 10.0 * v2 + 3.0 * v2 * v2) / 8.0
 
 
 def _clip_integral(u: np.ndarray) -> np.ndarray:
-    """Antiderivative of :func:`_clip` (continuous, linear beyond +-1), float64."""
+    """Antiderivative of :func:`soft_clip` (continuous, linear beyond +-1), float64."""
     v = np.clip(u, -1.0, 1.0)
     v *= v
     out = v * 0.0625
@@ -182,8 +186,8 @@ def adaa_clip(x: np.ndarray, previous: float, *, bias: float = 0.0) -> tuple[np.
     du[close] = 1.0
     y /= du
     if close.size:
-        y[close] = _clip(0.5 * (u[close] + u[close + 1]))
-    y -= float(_clip(np.array([bias]))[0])
+        y[close] = soft_clip(0.5 * (u[close] + u[close + 1]))
+    y -= float(soft_clip(np.array([bias]))[0])
     return y.astype(np.float32), float(x[-1])
 
 
