@@ -14,9 +14,10 @@ from .compose.arrange import compose
 from .compose.melody_context import Melodist
 from .compose.planner import SongPlan, plan_song
 from .config import SAMPLE_RATE
+from .loop import render_loop
 from .mix import render_mix
 from .score import Score
-from .styles import STYLES, get_style
+from .styles import STYLES, StyleSpec, get_style
 
 MAX_SEED = 2**32 - 1
 
@@ -31,6 +32,7 @@ class GenerationRequest:
     key: str | None = None
     seed: int | None = None
     temperature: float = 1.0
+    loop: bool = False            # a seamless loop of whole bars (aimusic.loop)
 
 
 @dataclass(slots=True)
@@ -74,16 +76,46 @@ def generate(request: GenerationRequest, melodist: Melodist, *, sample_rate: int
     # from serving several requests at once.
     with threadpool_limits(limits=1):
         t0 = time.perf_counter()
-        plan = plan_song(style, duration=request.duration, tempo=request.tempo, key=request.key, seed=seed, rng=rng)
+        plan = plan_piece(request, style, seed=seed, rng=rng)
         t1 = time.perf_counter()
-        score = compose(plan, style, melodist, rng=rng, temperature=request.temperature)
+        score = compose_plan(request, plan, style, melodist, rng=rng)
         t2 = time.perf_counter()
         n_samples = int(round(request.duration * sample_rate))
-        audio = render_mix(score, style, sr=sample_rate, n_samples=n_samples)   # streamed: no whole stems
+        if request.loop:   # the true length: whole bars
+            audio = render_loop(score, style, sr=sample_rate, beats=plan.total_beats)
+        else:
+            audio = render_mix(score, style, sr=sample_rate, n_samples=n_samples)   # streamed: no whole stems
         t3 = time.perf_counter()
     timings.update(plan=(t1 - t0) * 1e3, compose=(t2 - t1) * 1e3, render_mix=(t3 - t2) * 1e3)
     return GeneratedTrack(audio=audio, sample_rate=sample_rate, plan=plan, score=score, seed=seed,
                           melody_engine=melodist.name, timings_ms=timings)
+
+
+def plan_piece(request: GenerationRequest, style: StyleSpec, *, seed: int, rng: np.random.Generator) -> SongPlan:
+    """The plan of ``request`` (the first use of ``rng``): the one place a request becomes a plan."""
+    return plan_song(style, duration=request.duration, tempo=request.tempo, key=request.key, seed=seed, rng=rng,
+                     loop=request.loop)
+
+
+def compose_plan(request: GenerationRequest, plan: SongPlan, style: StyleSpec, melodist: Melodist, *,
+                 rng: np.random.Generator) -> Score:
+    """The Score of ``plan`` (the second use of ``rng``), as :func:`generate` composes it."""
+    return compose(plan, style, melodist, rng=rng, temperature=request.temperature)
+
+
+def compose_piece(request: GenerationRequest, melodist: Melodist) -> tuple[SongPlan, Score, int]:
+    """(plan, Score, seed) of ``request`` without rendering: exactly the Score :func:`generate` renders.
+
+    MIDI, score JSON and stems of a stored track are made from this: the same request and
+    seed give the same random draws in the same order, so the same notes.
+    """
+    style = get_style(request.style)
+    seed = resolve_seed(request.seed)
+    rng = np.random.default_rng(seed)
+    with threadpool_limits(limits=1):
+        plan = plan_piece(request, style, seed=seed, rng=rng)
+        score = compose_plan(request, plan, style, melodist, rng=rng)
+    return plan, score, seed
 
 
 WARM_UP_SECONDS = 6.0

@@ -59,7 +59,7 @@ def write_melody(plan: SongPlan, style: StyleSpec, part: PartSpec, melodist: Mel
         if sec.kind == "intro" and not only_section:
             continue
         start, end = float(sec.start_bar * bpb), float(sec.end_bar * bpb)
-        final = sec is plan.sections[-1]
+        final = sec is plan.sections[-1] and not plan.loop   # a loop's last bar leads on
         remembered = memory.get(sec.kind)
         if style.melody.phrasing == "aab" and sec.kind in ("A", "B") and not final:
             notes += _aab_section(plan, style, part, melodist, start, sec.n_bars, rng=rng, temperature=temperature)
@@ -134,11 +134,11 @@ def write_accompaniment(plan: SongPlan, style: StyleSpec, part: PartSpec, *, rng
         if part.role == "bass" and sec.energy < 0.5:
             continue  # breakdown: the floor drops out
         spans = _spans_in(plan, sec.start_bar * bpb, sec.end_bar * bpb)
-        if sec is plan.sections[-1]:
+        if sec is plan.sections[-1] and not plan.loop:
             spans = spans[:-1]
         written = pattern(spans, register=part.register, beats_per_bar=bpb, energy=sec.energy, rng=rng)
         notes += _dynamics(written, sec)
-    return notes + _final_chord(plan, part, end_beat)
+    return notes if plan.loop else notes + _final_chord(plan, part, end_beat)
 
 
 def _dynamics(notes: list[Note], sec: Section) -> list[Note]:
@@ -152,6 +152,8 @@ def compose(plan: SongPlan, style: StyleSpec, melodist: Melodist, *, rng: np.ran
     """Write every part of ``style`` for ``plan`` into a Score."""
     tempo = plan.tempo_map
     end_beat = tempo.beats(max(plan.duration_s - RELEASE_MARGIN_S, 0.05))
+    if plan.loop:   # notes may ring to the loop's end: their tails wrap around to its start
+        end_beat = plan.total_beats
     spb = tempo.seconds_per_beat
     tracks: list[Track] = []
     for part in style.parts:
@@ -160,7 +162,7 @@ def compose(plan: SongPlan, style: StyleSpec, melodist: Melodist, *, rng: np.ran
             if style.melody.blue_notes:
                 notes = blue_notes(notes, plan.key, plan.chords, amount=style.melody.blue_notes,
                                    register=part.register, rng=rng)
-            if notes:  # the last melody note rings with the final chord
+            if notes and not plan.loop:  # the last melody note rings with the final chord
                 notes[-1] = replace(notes[-1], length=max(end_beat - notes[-1].start, notes[-1].length))
             notes = _melody_dynamics(notes, plan)
         elif part.role == "drums":

@@ -13,6 +13,7 @@ from ..errors import ParameterError
 from ..score import TempoMap
 from ..styles import Progression, StyleSpec
 from ..theory import Key, parse_key, roman_to_chord
+from .loops import lead_back, loop_bars, loop_layout
 from .melody_context import ChordSpan
 
 # Forms by number of body sections: a theme, a contrast and a return whenever there is room.
@@ -57,6 +58,7 @@ class SongPlan:
     instruments: tuple[tuple[str, str], ...]  # (role, instrument) chosen for this piece
     groove: str | None
     density: float = 1.0                # arrangement density: <1 sparser, >1 busier
+    loop: bool = False                  # a seamless loop: no intro, no ending, the last bar leads to the first
 
     @property
     def total_bars(self) -> int:
@@ -128,8 +130,12 @@ def _bars_of(progression: Progression, n_bars: int) -> list[str]:
 
 
 def plan_song(style: StyleSpec, *, duration: float, tempo: int | None, key: str | None,
-              seed: int, rng: np.random.Generator) -> SongPlan:
-    """Lay out the piece: key, tempo, sections and the chord of every bar."""
+              seed: int, rng: np.random.Generator, loop: bool = False) -> SongPlan:
+    """Lay out the piece: key, tempo, sections and the chord of every bar.
+
+    With ``loop`` the piece is the nearest whole number of bars to ``duration``, all body
+    sections, its last bar leading back into its first (see :mod:`aimusic.compose.loops`).
+    """
     if duration <= 0:
         raise ParameterError("duration", "must be positive")
     bpm = int(tempo if tempo is not None else style.default_tempo)
@@ -143,6 +149,9 @@ def plan_song(style: StyleSpec, *, duration: float, tempo: int | None, key: str 
 
     total_bars = _bars_that_fit(style, bpm, duration)
     layout = _section_layout(style, total_bars, min(len(cadence), total_bars))
+    if loop:
+        total_bars = loop_bars(style, bpm, duration)
+        layout = loop_layout(style, total_bars)
 
     sections: list[Section] = []
     bar_numerals: list[str] = []
@@ -163,6 +172,8 @@ def plan_song(style: StyleSpec, *, duration: float, tempo: int | None, key: str 
             bar_numerals.extend(_bars_of(chosen[kind], n))
         start += n
 
+    if loop:
+        bar_numerals = lead_back(bar_numerals, cadence)
     beats_per_bar = style.beats_per_bar
     spans: list[ChordSpan] = []
     numerals: list[str] = []
@@ -175,7 +186,7 @@ def plan_song(style: StyleSpec, *, duration: float, tempo: int | None, key: str 
             numerals.append(numeral)
 
     total_beats = float(total_bars * beats_per_bar)
-    if style.ritardando != 1.0 and total_bars >= 4:
+    if style.ritardando != 1.0 and total_bars >= 4 and not loop:
         tempo_map = TempoMap(bpm, total_beats - 2 * beats_per_bar, total_beats, style.ritardando)
     else:
         tempo_map = TempoMap(bpm)
@@ -184,8 +195,9 @@ def plan_song(style: StyleSpec, *, duration: float, tempo: int | None, key: str 
     density = float(rng.choice(DENSITIES))
     return SongPlan(style=style.name, key=the_key, tempo=bpm, beats_per_bar=beats_per_bar,
                     beat_unit=style.beat_unit, sections=tuple(sections), chords=tuple(spans),
-                    numerals=tuple(numerals), tempo_map=tempo_map, duration_s=float(duration),
-                    seed=seed, instruments=instruments, groove=groove, density=density)
+                    numerals=tuple(numerals), tempo_map=tempo_map,
+                    duration_s=float(tempo_map.seconds(total_beats)) if loop else float(duration),
+                    seed=seed, instruments=instruments, groove=groove, density=density, loop=loop)
 
 
 def progressions_choice(options: tuple[Progression, ...], rng: np.random.Generator) -> Progression:
