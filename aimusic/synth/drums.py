@@ -79,7 +79,7 @@ _ACOUSTIC = {
                    noise_attack=0.012, highpass=2500.0, length=3.5, level=0.45),
     RIDE: HitSpec(tones=((3050.0, 0.5, 0.7), (4750.0, 0.4, 0.6), (5800.0, 0.3, 0.45), (6500.0, 0.25, 0.4),
                          (8200.0, 0.2, 0.3)), noise=0.35, noise_band=(4000.0, 14000.0), noise_decay=0.45,
-                  noise_attack=0.006,                  click=0.15, highpass=2000.0, length=1.8, level=0.3),
+                  noise_attack=0.003,                  click=0.15, highpass=2000.0, length=1.8, level=0.3),
 }
 
 _JAZZ = dict(_ACOUSTIC)

@@ -148,19 +148,14 @@ def soft_clip(u: np.ndarray) -> np.ndarray:
     return v * (15.0 - 10.0 * v2 + 3.0 * v2 * v2) / 8.0
 
 
-def _clip_integral(u: np.ndarray) -> np.ndarray:
-    """Antiderivative of :func:`soft_clip` (continuous, linear beyond +-1), float64."""
-    v = np.clip(u, -1.0, 1.0)
-    v *= v
-    out = v * 0.0625
-    out -= 0.3125
-    out *= v
-    out += 0.9375
-    out *= v                                   # v2 (7.5 - 2.5 v2 + 0.5 v2^2) / 8
-    beyond = np.abs(u)
-    beyond -= 1.0
-    np.maximum(beyond, 0.0, out=beyond)
-    out += beyond
+def _poly_integral(v: np.ndarray) -> np.ndarray:
+    """Antiderivative of :func:`soft_clip` inside [-1, 1]: ``v^2 (7.5 - 2.5 v^2 + 0.5 v^4) / 8``."""
+    v2 = v * v
+    out = v2 * np.float32(0.0625)
+    out -= np.float32(0.3125)
+    out *= v2
+    out += np.float32(0.9375)
+    out *= v2
     return out
 
 
@@ -169,26 +164,37 @@ def adaa_clip(x: np.ndarray, previous: float, *, bias: float = 0.0) -> tuple[np.
 
     Output sample n is the mean of the clipper over the straight line from ``x[n-1]`` to
     ``x[n]``, ``(F(x[n]) - F(x[n-1])) / (x[n] - x[n-1])``, which suppresses the aliases
-    a waveshaper folds below Nyquist; where the two inputs nearly coincide the clipper of
-    their midpoint is used. ``previous`` is the input sample before ``x`` (state across
-    chunks); the DC of the bias is taken off. Returns ``(y, last input)``.
+    a waveshaper folds below Nyquist. ``F`` is the polynomial antiderivative inside
+    [-1, 1] plus the linear part beyond; where both inputs lie beyond the same rail the
+    mean is that rail exactly, and where they nearly coincide the clipper of their
+    midpoint is used (so float32 arithmetic loses nothing audible). ``previous`` is the
+    input sample before ``x`` (state across chunks); the DC of the bias is taken off.
+    Returns ``(y, last input)``.
     """
     if x.size == 0:
         return np.zeros(0, dtype=np.float32), previous
-    u = np.empty(x.size + 1)
+    u = np.empty(x.size + 1, dtype=np.float32)
     u[0] = previous
     u[1:] = x
-    u += bias
-    big_f = _clip_integral(u)
+    u += np.float32(bias)
+    v = np.clip(u, -1.0, 1.0)
+    big_f = _poly_integral(v)
+    beyond = np.abs(u)
+    beyond -= np.float32(1.0)
+    np.maximum(beyond, 0.0, out=beyond)
+    big_f += beyond
     du = np.diff(u)
     y = np.diff(big_f)
-    close = np.flatnonzero(np.abs(du) < 1e-5)
+    close = np.abs(du) < np.float32(1e-3)
     du[close] = 1.0
     y /= du
-    if close.size:
-        y[close] = soft_clip(0.5 * (u[close] + u[close + 1]))
-    y -= float(soft_clip(np.array([bias]))[0])
-    return y.astype(np.float32), float(x[-1])
+    railed = (v[1:] == v[:-1]) & (np.abs(v[1:]) == 1.0)    # both beyond the same rail
+    y[railed] = v[1:][railed]
+    fix = np.flatnonzero(close & ~railed)
+    if fix.size:
+        y[fix] = soft_clip(np.float32(0.5) * (u[fix] + u[fix + 1]))
+    y -= np.float32(soft_clip(np.array([bias]))[0])
+    return y, float(x[-1])
 
 
 def drive_gain(drive: float) -> float:
