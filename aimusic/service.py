@@ -29,6 +29,7 @@ from .pipeline import GeneratedTrack, GenerationRequest, generate, warm_up_style
 from .slots import GenerationSlots, Overloaded
 from .store import STALE_TEMP_S, FileStore, StoreError, track_id_of
 from .synth import warm_up
+from .track_files import TrackFiles
 
 log = logging.getLogger("aimusic.service")
 
@@ -88,7 +89,8 @@ def plan_summary(track: GeneratedTrack) -> dict[str, Any]:
 def to_pipeline_request(params: Any) -> GenerationRequest:
     """The pipeline's plain request from validated request parameters (the API's model)."""
     return GenerationRequest(style=params.style, duration=float(params.duration), tempo=params.tempo,
-                             key=params.key, seed=params.seed, temperature=float(params.temperature))
+                             key=params.key, seed=params.seed, temperature=float(params.temperature),
+                             loop=bool(getattr(params, "loop", False)))
 
 
 def file_sha256(path: Path | str | None) -> str | None:
@@ -273,9 +275,16 @@ class TrackService:
                 filename = f"{params.style}_{track_id}.wav"
                 stored = self.store.write(filename, lambda handle: encode_wav(handle, track.audio,
                                                                               sr=track.sample_rate))
+                try:   # the asked format and the stems, when asked, are made now too (files before rows)
+                    extra = TrackFiles(self).at_generation(
+                        track, style=params.style, track_id=track_id, fmt=getattr(params, "format", "wav"),
+                        stems=bool(getattr(params, "stems", False)), request=request)
+                except BaseException:
+                    self.store.delete(stored.name)
+                    raise
                 elapsed_ms = (time.perf_counter() - t0) * 1e3
                 record = self._record(track, params, owner=owner, request=request, track_id=track_id,
-                                      stored=stored, elapsed_ms=elapsed_ms)
+                                      stored=stored, elapsed_ms=elapsed_ms, extra=tuple(extra))
         except Overloaded as exc:
             raise Unavailable(f"server busy: {exc}", retry_after=5) from None
         except StoreError as exc:
@@ -287,22 +296,25 @@ class TrackService:
         return record
 
     def _record(self, track: GeneratedTrack, params: Any, *, owner: int | None, request: dict[str, Any],
-                track_id: str, stored: Any, elapsed_ms: float) -> library.TrackInfo:
+                track_id: str, stored: Any, elapsed_ms: float,
+                extra: tuple[library.FileInfo, ...] = ()) -> library.TrackInfo:
         summary = plan_summary(track)
         record = library.TrackInfo(
             id=track_id, owner_id=owner, created_at=library.utc_now(), style=params.style,
             duration_s=round(track.duration_s, 3), tempo=int(track.plan.tempo), key=track.plan.key.name,
             time_signature=summary["time_signature"], bars=int(track.plan.total_bars), seed=int(track.seed),
             temperature=float(params.temperature), sample_rate=int(track.sample_rate),
-            channels=int(track.audio.shape[1]), format="wav", model_name=track.melody_engine,
+            channels=int(track.audio.shape[1]), format=getattr(params, "format", "wav"),
+            model_name=track.melody_engine,
             model_hash=self.model_hash(), service_version=self.version, generation_ms=int(round(elapsed_ms)),
             request=request, plan=summary, timings={k: round(v, 2) for k, v in track.timings_ms.items()},
-            files=(library.FileInfo("wav", stored.name, MEDIA_TYPES["wav"], stored.size),),
+            files=(library.FileInfo("wav", stored.name, MEDIA_TYPES["wav"], stored.size), *extra),
         )
         try:
             return library.record_track(self.db, record)
         except Exception as exc:
-            self.store.delete(stored.name)  # never a file without its row
+            for name in (stored.name, *(f.filename for f in extra)):
+                self.store.delete(name)  # never a file without its row
             log.error("recording track %s failed: %s", track_id, exc)
             raise Unavailable("database unavailable", retry_after=5) from None
 

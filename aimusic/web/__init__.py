@@ -22,6 +22,7 @@ from ..config import MAX_BODY_BYTES, Settings
 from ..melodists import MelodistInfo
 from ..service import TrackService
 from . import api, page, tracks
+from . import files
 from .errors import register_error_handlers
 
 access_log = logging.getLogger("aimusic.access")
@@ -115,4 +116,5 @@ def create_app(settings: Settings | None = None, *, melodist: MelodistInfo | Non
     app.register_blueprint(api.bp)
     app.register_blueprint(api.api)
     app.register_blueprint(tracks.bp)
+    app.register_blueprint(files.bp)
     return app

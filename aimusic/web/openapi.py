@@ -16,6 +16,8 @@ from .schemas import (
     FILE_ID_PATTERN, FILENAME_PATTERN, MAX_PAGE_SIZE, ErrorResponse, GenerateResponse, HealthResponse,
     StylesResponse, SystemInfo, TrackList, TrackResponse, generate_request_model,
 )
+from ..encode.audio import AUDIO_FORMATS, MEDIA_TYPES
+from ..encode.score_json import ScoreDocument
 from ..styles import STYLE_NAMES
 
 REF = "#/components/schemas/{model}"
@@ -77,14 +79,41 @@ def _track_paths(wav: dict[str, Any]) -> dict[str, Any]:
                                      **_errors(401, 404)}},
         },
         "/api/tracks/{track_id}/audio.{ext}": {"get": {
-            "summary": "The mix in a format the track has (supports Range and conditional requests)",
+            "summary": "The mix as WAV, FLAC, MP3 or Ogg Vorbis, made on its first request "
+                       "(supports Range and conditional requests)",
             "operationId": "getTrackAudio",
             "parameters": [track_id, {"name": "ext", "in": "path", "required": True,
-                                      "schema": {"type": "string", "enum": ["wav"]}}],
-            "responses": {"200": {"description": "The whole file", "content": wav},
-                          "206": {"description": "The requested byte range", "content": wav},
-                          "304": {"description": "Not modified"}, **_errors(401, 404, 412, 416)},
+                                      "schema": {"type": "string", "enum": list(AUDIO_FORMATS)}}],
+            "responses": {"200": {"description": "The whole file", "content": _media(*AUDIO_FORMATS)},
+                          "206": {"description": "The requested byte range", "content": _media(*AUDIO_FORMATS)},
+                          "304": {"description": "Not modified"}, **_errors(401, 404, 412, 416, 503)},
         }},
+        **_score_paths(track_id),
+    }
+
+
+def _media(*exts: str) -> dict[str, Any]:
+    return {MEDIA_TYPES[e]: {"schema": {"type": "string", "contentMediaType": MEDIA_TYPES[e]}} for e in exts}
+
+
+def _score_paths(track_id: dict[str, Any]) -> dict[str, Any]:
+    """The Score and stems of a track: made on their first request, then served like any stored file."""
+    def file_operation(summary: str, operation_id: str, content: dict[str, Any]) -> dict[str, Any]:
+        return {"get": {"summary": summary, "operationId": operation_id, "parameters": [track_id],
+                        "responses": {"200": {"description": "The whole file", "content": content},
+                                      "206": {"description": "The requested byte range", "content": content},
+                                      "304": {"description": "Not modified"}, **_errors(401, 404, 412, 416, 503)}}}
+
+    return {
+        "/api/tracks/{track_id}/score.mid": file_operation(
+            "The Score as a type-1 Standard MIDI File: tempo map, meter, key, one named track per part",
+            "getTrackMidi", _media("mid")),
+        "/api/tracks/{track_id}/score.json": file_operation(
+            "The Score as JSON: tempo map, meter, key, sections, chords and every part's notes",
+            "getTrackScore", {"application/json": {"schema": _ref(ScoreDocument)}}),
+        "/api/tracks/{track_id}/stems.zip": file_operation(
+            "One 24-bit WAV per part, the mix's length and aligned with it, and stems.json", "getTrackStems",
+            _media("zip")),
     }
 
 
@@ -94,7 +123,7 @@ def _document(max_duration: float, version: str, auth: str) -> dict[str, Any]:
     _, defs = models_json_schema(
         [(request_model, "validation"), (GenerateResponse, "serialization"), (StylesResponse, "serialization"),
          (HealthResponse, "serialization"), (SystemInfo, "serialization"), (ErrorResponse, "serialization"),
-         (TrackResponse, "serialization"), (TrackList, "serialization")],
+         (TrackResponse, "serialization"), (TrackList, "serialization"), (ScoreDocument, "serialization")],
         ref_template=REF,
     )
     wav = {"audio/wav": {"schema": {"type": "string", "contentMediaType": "audio/wav"}}}

@@ -50,6 +50,17 @@ class GenerateRequest(BaseModel):
                                 description="Random seed; the same request and seed give a byte-identical file.")
     temperature: float = Field(1.0, ge=MIN_TEMPERATURE, le=MAX_TEMPERATURE,
                                description="How adventurously the melody model samples.")
+    format: Literal["wav", "flac", "mp3", "ogg"] = Field(
+        "wav", description="The format behind download_url: wav (16-bit PCM), flac (lossless, the WAV's samples), "
+                           "mp3 (320 kbps CBR), ogg (Vorbis). Every other format is made on its first request.")
+    loop: bool = Field(False, description="A seamless loop of whole bars: no intro, no ending, the last bar flows "
+                                          "into the first; duration becomes the nearest whole number of bars.")
+    stems: bool = Field(False, description="Render the stems now (otherwise on their first download).")
+
+    @field_validator("format", mode="before")
+    @classmethod
+    def _format_lower(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("style")
     @classmethod
@@ -112,6 +123,7 @@ _TYPE_MESSAGES = {
     "finite_number": "must be a finite number",
     "string_type": "must be a string",
     "string_too_long": "is too long",
+    "bool_type": "must be true or false",
 }
 
 
@@ -155,15 +167,19 @@ class GenerateResponse(BaseModel):
     time_signature: str
     model: str
     generation_time_ms: int
-    format: Literal["wav"] = Field("wav", description="The format behind download_url.")
+    format: Literal["wav", "flac", "mp3", "ogg"] = Field("wav", description="The format behind download_url.")
+    loop: Optional[bool] = Field(None, description="True for a seamless loop (duration is then its whole bars).")
     created_at: Optional[str] = Field(None, description="When the track was made (UTC, ISO 8601).")
     links: Optional["TrackLinks"] = None
 
 
 class AudioLinks(BaseModel):
-    """The mix in each format the track has."""
+    """The mix in each format (a format not made yet is made on its first request)."""
 
     wav: str
+    flac: Optional[str] = None
+    mp3: Optional[str] = None
+    ogg: Optional[str] = None
 
 
 class TrackLinks(BaseModel):
@@ -172,6 +188,9 @@ class TrackLinks(BaseModel):
     self: str
     audio: AudioLinks
     download: str
+    midi: Optional[str] = Field(None, description="The Score as a Standard MIDI File.")
+    score: Optional[str] = Field(None, description="The Score as JSON (ScoreDocument).")
+    stems: Optional[str] = Field(None, description="One WAV per part in a zip.")
 
 
 class SectionInfo(BaseModel):

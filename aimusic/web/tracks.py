@@ -1,4 +1,4 @@
-"""The track library over HTTP: list, show, delete, and the files of a track.
+"""The track library over HTTP: list, show, delete, and serving a track's stored files.
 
 Views parse, call one library or service function with the request's owner, serialise. A
 track of another key is answered exactly like a track that does not exist (404).
@@ -11,6 +11,7 @@ from flask import Blueprint, Response, current_app, request
 from werkzeug.wsgi import wrap_file
 
 from .. import library
+from ..encode.audio import AUDIO_FORMATS
 from ..service import TrackService
 from ..store import FILE_ID_RE
 from ..styles import STYLE_NAMES
@@ -37,8 +38,8 @@ def _iso(info: library.TrackInfo) -> str:
 def track_body(info: library.TrackInfo, *, full: bool = False) -> dict[str, Any]:
     """The JSON of a track: generate's response (plus ``request`` and ``sections`` when ``full``)."""
     root = request.script_root
-    wav = info.file("wav")
-    filename = wav.filename if wav else f"{info.style}_{info.id}.wav"
+    main = info.file(info.format) or info.file("wav")   # the file of the asked format, made with the track
+    filename = main.filename if main else f"{info.style}_{info.id}.wav"
     download = f"{root}/api/download/{filename}"
     base = f"{root}/api/tracks/{info.id}"
     fields: dict[str, Any] = dict(
@@ -47,8 +48,12 @@ def track_body(info: library.TrackInfo, *, full: bool = False) -> dict[str, Any]
         sample_rate=info.sample_rate, channels=info.channels, bars=info.bars,
         time_signature=info.time_signature, model=info.model_name, generation_time_ms=info.generation_ms,
         format=info.format, created_at=_iso(info),
-        links={"self": base, "audio": {"wav": f"{base}/audio.wav"}, "download": download},
+        links={"self": base, "audio": {fmt: f"{base}/audio.{fmt}" for fmt in AUDIO_FORMATS},
+               "download": download, "midi": f"{base}/score.mid", "score": f"{base}/score.json",
+               "stems": f"{base}/stems.zip"},
     )
+    if info.request.get("loop") is True:
+        fields["loop"] = True
     if not full:
         return fields
     fields.update(request=info.request, sections=info.plan.get("sections", []))
@@ -140,15 +145,3 @@ def send_store_file(filename: str, *, owner: int | None) -> Response:
         opened.handle.close()
         raise
     return response
-
-
-@bp.get("/api/tracks/<track_id>/audio.<ext>")
-def track_audio(track_id: str, ext: str) -> Response:
-    """The mix of a track in a format it has."""
-    info = library.get_track(service().db, _track_id(track_id), owner=current_owner())
-    if info is None:
-        raise ApiError(404, "no such track")
-    file = info.file(ext)
-    if file is None:
-        raise ApiError(404, f"this track has no {ext} file")
-    return send_store_file(file.filename, owner=current_owner())
