@@ -7,6 +7,8 @@
   track and print the metadata the API returns.
 - ``python ai_music_system.py keys create|list|revoke [NAME]``: API keys (``AUTH=keys``).
 - ``python ai_music_system.py db upgrade|current``: the library's schema (every start upgrades it too).
+- ``python ai_music_system.py worker``: run background jobs from Redis (``BROKER_URL``), on any machine.
+- ``python ai_music_system.py batch --style jazz --count 20 -o DIR``: tracks into a folder, with a progress bar.
 """
 from __future__ import annotations
 
@@ -37,9 +39,9 @@ def serve(argv: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Dispatch ``serve`` (default), ``generate``, ``keys`` or ``db``."""
+    """Dispatch ``serve`` (default), ``generate``, ``keys``, ``db``, ``worker`` or ``batch``."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] in ("generate", "keys", "db"):
+    if argv and argv[0] in ("generate", "keys", "db", "worker", "batch"):
         from aimusic.cli import COMMANDS
 
         return COMMANDS[argv[0]](argv[1:])

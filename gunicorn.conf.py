@@ -37,3 +37,10 @@ loglevel = _settings.log_level.lower()
 limit_request_line = 8190
 # No runtime control socket: it would live at one fixed path per user, shared by every instance.
 control_socket_disable = True
+
+
+def post_worker_init(worker):  # noqa: ANN001 - gunicorn hook signature
+    """Start the embedded queue's job runners in each worker (threads do not survive the fork)."""
+    jobs = getattr(worker.wsgi, "extensions", {}).get("aimusic_jobs")
+    if jobs is not None:
+        jobs.start()

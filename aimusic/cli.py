@@ -137,5 +137,80 @@ def run_db(argv: list[str], settings: Settings | None = None) -> int:
     return 0
 
 
+def run_worker(argv: list[str], settings: Settings | None = None) -> int:
+    """``worker``: run background jobs from the broker (``BROKER_URL``) until SIGTERM."""
+    parser = argparse.ArgumentParser(prog="ai_music_system.py worker",
+                                     description="Run background jobs from Redis (BROKER_URL), on any machine.")
+    parser.add_argument("--threads", type=int, default=None, help="job threads (default WORKER_THREADS)")
+    args = parser.parse_args(argv)
+    settings = settings or Settings.from_env()
+    if not settings.broker_url:
+        print("error: a worker needs BROKER_URL (redis://…); without it the server runs jobs itself",
+              file=sys.stderr)
+        return EXIT_INVALID
+    from .jobs.distributed import run_worker as serve_jobs
+    from .service import TrackService
+    from .web import configure_logging
+
+    configure_logging(settings.log_level)
+    db = library.open_library(settings.resolved_database_url)
+    service = TrackService(settings, db)
+    service.prepare()
+    return serve_jobs(service, threads=args.threads)
+
+
+def run_batch(argv: list[str], settings: Settings | None = None) -> int:
+    """``batch --style S --count N -o DIR``: N tracks into DIR with a progress bar; a JSON line each."""
+    from pydantic import ValidationError
+    from tqdm import tqdm
+
+    from .audio_io import write_wav
+    from .melodists import load_melodist
+    from .pipeline import generate, resolve_seed
+    from .service import to_pipeline_request
+    from .web.schemas import describe_validation_errors, generate_request_model
+
+    parser = build_parser()
+    parser.prog = "ai_music_system.py batch"
+    parser.description = "Compose and render several tracks of one style into a folder."
+    for action in parser._actions:
+        if action.dest == "output":
+            action.help = "folder to write the WAV files into (created if missing)"
+    parser.add_argument("--count", type=int, required=True, help="how many tracks (1-1000)")
+    args = parser.parse_args(argv)
+    settings = settings or Settings.from_env()
+    if not 1 <= args.count <= 1000:
+        return _fail("count", "must be between 1 and 1000")
+    fields = {name: getattr(args, name) for name in ("style", "duration", "tempo", "key", "seed", "temperature")}
+    model = generate_request_model(settings.max_duration)
+    try:
+        params = model.model_validate({k: v for k, v in fields.items() if v is not None})
+    except ValidationError as exc:
+        details = describe_validation_errors(exc, model)
+        return _fail(details[0]["field"], details[0]["message"], details)
+    out = args.output.expanduser().resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    info = load_melodist(settings.melody_engine, settings.model_path)
+    first_seed = resolve_seed(params.seed)
+    with tqdm(total=round(args.count * params.duration, 1), unit="s", desc=f"{params.style} x{args.count}",
+              file=sys.stderr, bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s of audio [{elapsed}<{remaining}]") as bar:
+        for index in range(args.count):
+            seed = (first_seed + index) % 2**32
+            base = bar.n
+
+            def advance(fraction: float, base: float = base) -> None:
+                bar.update(base + fraction * params.duration - bar.n)
+
+            track = generate(to_pipeline_request(params.model_copy(update={"seed": seed})), info.melodist,
+                             progress=advance)
+            path = out / f"{params.style}_{index + 1:03d}_seed{seed}.wav"
+            write_wav(path, track.audio, sr=track.sample_rate)
+            bar.write(json.dumps({"file": str(path), "seed": seed, "key": track.plan.key.name,
+                                  "tempo": int(track.plan.tempo), "duration": round(track.duration_s, 3)}),
+                      file=sys.stdout)
+    return 0
+
+
 COMMANDS = {  # light commands (keys, db) import neither the model nor the synthesizer
-"generate": run_generate, "keys": run_keys, "db": run_db}
+    "generate": run_generate, "keys": run_keys, "db": run_db, "worker": run_worker, "batch": run_batch,
+}

@@ -31,7 +31,8 @@ class Settings:
     Environment variables (see README): ``HOST``, ``PORT``, ``OUTPUT_DIR``,
     ``MAX_DURATION``, ``LOG_LEVEL``, ``MODEL_PATH``, ``MELODY_ENGINE``,
     ``RATE_LIMIT_PER_MINUTE``, ``DAILY_QUOTA``, ``MAX_CONCURRENT_GENERATIONS``, ``KEEP_TRACKS`` (or the
-    older ``KEEP_FILES``), ``WARM_UP``, ``DATABASE_URL``, ``AUTH``.
+    older ``KEEP_FILES``), ``WARM_UP``, ``DATABASE_URL``, ``AUTH``, ``BROKER_URL``, ``JOB_TIME_LIMIT_S``,
+    ``JOB_STALE_S``, ``JOB_THREADS``, ``WORKER_THREADS``.
     """
 
     host: str = "0.0.0.0"
@@ -48,6 +49,11 @@ class Settings:
     warm_up: bool = True  # render a few seconds of every style at start, so first requests are not slower
     database_url: str = ""  # empty: an SQLite file in the output folder
     auth: str = "off"  # "off" (one shared library) or "keys" (Authorization: Bearer on every /api/ route)
+    broker_url: str = ""  # empty: jobs run in the service's own processes; redis://… for workers elsewhere
+    job_time_limit_s: float = 1800.0  # a job running longer fails with a reason
+    job_stale_s: float = 30.0  # a running job whose runner is silent this long is taken over
+    job_threads: int = 1  # job runner threads per serving process (embedded queue)
+    worker_threads: int = 2  # job threads per `worker` process (distributed queue)
 
     @property
     def keep_files(self) -> int:
@@ -83,6 +89,11 @@ class Settings:
             "WARM_UP": ("warm_up", _flag),
             "DATABASE_URL": ("database_url", str),
             "AUTH": ("auth", lambda v: v.lower()),
+            "BROKER_URL": ("broker_url", str),
+            "JOB_TIME_LIMIT_S": ("job_time_limit_s", float),
+            "JOB_STALE_S": ("job_stale_s", float),
+            "JOB_THREADS": ("job_threads", int),
+            "WORKER_THREADS": ("worker_threads", int),
         }
         for var, (name, convert) in readers.items():
             raw = env.get(var)
@@ -105,6 +116,12 @@ class Settings:
         for name in ("rate_limit_per_minute", "daily_quota", "keep_tracks"):
             if getattr(settings, name) < 0:
                 raise ValueError(f"{name.upper()} must not be negative")
+        if settings.broker_url and not settings.broker_url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("BROKER_URL must be a redis:// URL")
+        if settings.job_stale_s < 1 or settings.job_time_limit_s <= 0:
+            raise ValueError("JOB_STALE_S must be at least 1 and JOB_TIME_LIMIT_S positive")
+        if settings.job_threads < 0 or settings.worker_threads < 1:
+            raise ValueError("JOB_THREADS must not be negative and WORKER_THREADS must be at least 1")
         if settings.database_url and not settings.database_url.startswith(("sqlite:", "postgresql")):
             raise ValueError("DATABASE_URL must be an sqlite:// or postgresql+psycopg:// URL")
         return settings

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -20,6 +21,7 @@ from .score import Score
 from .styles import STYLES, StyleSpec, get_style
 
 MAX_SEED = 2**32 - 1
+COMPOSED_SHARE = 0.05  # of a generation's time, what planning and composing take (measured: 2-6 %)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,12 +61,15 @@ def resolve_seed(seed: int | None) -> int:
     return int(np.random.SeedSequence().entropy % (MAX_SEED + 1))
 
 
-def generate(request: GenerationRequest, melodist: Melodist, *, sample_rate: int = SAMPLE_RATE) -> GeneratedTrack:
+def generate(request: GenerationRequest, melodist: Melodist, *, sample_rate: int = SAMPLE_RATE,
+             progress: Callable[[float], None] | None = None) -> GeneratedTrack:
     """Compose and render one track for ``request`` with ``melodist`` writing the melody.
 
     One ``numpy.random.Generator`` seeded from the request's seed drives every random
-    choice, so the same request always yields the same samples.
+    choice, so the same request always yields the same samples. ``progress``, if given, is
+    called with the fraction done (0 to 1) as the stages finish; it may raise to stop the work.
     """
+    report = progress or (lambda fraction: None)
     style = get_style(request.style)
     seed = resolve_seed(request.seed)
     rng = np.random.default_rng(seed)
@@ -80,6 +85,7 @@ def generate(request: GenerationRequest, melodist: Melodist, *, sample_rate: int
         t1 = time.perf_counter()
         score = compose_plan(request, plan, style, melodist, rng=rng)
         t2 = time.perf_counter()
+        report(COMPOSED_SHARE)
         n_samples = int(round(request.duration * sample_rate))
         if request.loop:   # the true length: whole bars
             audio = render_loop(score, style, sr=sample_rate, beats=plan.total_beats)
@@ -87,6 +93,7 @@ def generate(request: GenerationRequest, melodist: Melodist, *, sample_rate: int
             audio = render_mix(score, style, sr=sample_rate, n_samples=n_samples)   # streamed: no whole stems
         t3 = time.perf_counter()
     timings.update(plan=(t1 - t0) * 1e3, compose=(t2 - t1) * 1e3, render_mix=(t3 - t2) * 1e3)
+    report(1.0)
     return GeneratedTrack(audio=audio, sample_rate=sample_rate, plan=plan, score=score, seed=seed,
                           melody_engine=melodist.name, timings_ms=timings)
 

@@ -255,11 +255,13 @@ class TrackService:
         if refusal is not None:
             raise Refused(refusal)
 
-    def make_track(self, params: Any, *, owner: int | None, request: dict[str, Any],
-                   on_generated: Callable[[GeneratedTrack], None] | None = None) -> library.TrackInfo:
+    def make_track(self, params: Any, *, owner: int | None, request: dict[str, Any], track_id: str | None = None,
+                   progress: Callable[[float], None] | None = None, wait_s: float = 0.0) -> library.TrackInfo:
         """Compose, render, store and record one track for ``owner``; raise :class:`Unavailable` if it cannot now.
 
-        ``request`` is the request as the client gave it, kept with the track.
+        ``request`` is the request as the client gave it, kept with the track. A background job
+        passes its own ``track_id`` (so a retry records the track once), a ``progress`` callback
+        and ``wait_s``, how long to wait for a generation slot.
         """
         out = self.output_status()
         if not out.writable:
@@ -267,11 +269,9 @@ class TrackService:
         info = self.melodist_info()
         t0 = time.perf_counter()
         try:
-            with self.slots.acquire():
-                track = generate(to_pipeline_request(params), info.melodist)
-                if on_generated is not None:
-                    on_generated(track)
-                track_id = new_track_id()
+            with self.slots.acquire(wait_s=wait_s):
+                track = generate(to_pipeline_request(params), info.melodist, progress=progress)
+                track_id = track_id or new_track_id()
                 filename = f"{params.style}_{track_id}.wav"
                 stored = self.store.write(filename, lambda handle: encode_wav(handle, track.audio,
                                                                               sr=track.sample_rate))
@@ -313,6 +313,12 @@ class TrackService:
         try:
             return library.record_track(self.db, record)
         except Exception as exc:
+            try:
+                existing = library.get_track(self.db, track_id)
+            except Exception:
+                existing = None
+            if existing is not None:  # a job's other attempt recorded the same track (same bytes): keep it
+                return existing
             for name in (stored.name, *(f.filename for f in extra)):
                 self.store.delete(name)  # never a file without its row
             log.error("recording track %s failed: %s", track_id, exc)

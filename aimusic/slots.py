@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -30,9 +31,8 @@ class GenerationSlots:
     def _paths(self) -> list[Path]:
         return [self.lock_dir / f"slot-{i}.lock" for i in range(self.count)]
 
-    @contextmanager
-    def acquire(self) -> Iterator[int]:
-        """Hold one free slot for the ``with`` block; raise :class:`Overloaded` if none is free."""
+    def _take(self) -> tuple[int, int] | None:
+        """Lock the first free slot: its index and file descriptor, or None if all are busy."""
         self.lock_dir.mkdir(parents=True, exist_ok=True)
         for index, path in enumerate(self._paths()):
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -41,13 +41,28 @@ class GenerationSlots:
             except BlockingIOError:
                 os.close(fd)
                 continue
-            try:
-                yield index
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-                os.close(fd)
-            return
-        raise Overloaded(f"all {self.count} generation slots are busy")
+            return index, fd
+        return None
+
+    @contextmanager
+    def acquire(self, wait_s: float = 0.0, poll_s: float = 0.05) -> Iterator[int]:
+        """Hold one free slot for the ``with`` block; raise :class:`Overloaded` if none is free.
+
+        ``wait_s`` > 0 keeps trying that long first (background jobs wait; requests do not).
+        """
+        deadline = time.monotonic() + wait_s
+        taken = self._take()
+        while taken is None and time.monotonic() < deadline:
+            time.sleep(poll_s)
+            taken = self._take()
+        if taken is None:
+            raise Overloaded(f"all {self.count} generation slots are busy")
+        index, fd = taken
+        try:
+            yield index
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
 
     @contextmanager
     def quiet(self) -> Iterator[bool]:

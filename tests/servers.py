@@ -82,3 +82,60 @@ def postgres_server() -> Iterator[PostgresServer]:
         subprocess.run([*prefix, server_program("pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
                        capture_output=True)
         shutil.rmtree(base, ignore_errors=True)
+
+
+@dataclass
+class RedisServer:
+    """A running redis-server of our own."""
+
+    port: int
+    process: subprocess.Popen
+    folder: Path
+
+    @property
+    def url(self) -> str:
+        """The broker URL of this server."""
+        return f"redis://127.0.0.1:{self.port}/0"
+
+
+def start_redis(port: int | None = None, folder: Path | None = None) -> RedisServer:
+    """``redis-server`` on a free (or the given) port, without persistence; waits until it answers."""
+    import time
+
+    port = port or free_port()
+    folder = folder or Path(tempfile.mkdtemp(prefix="aimusic-redis-"))
+    proc = subprocess.Popen([server_program("redis-server"), "--port", str(port), "--bind", "127.0.0.1",
+                             "--save", "", "--appendonly", "no", "--dir", str(folder)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+                sock.sendall(b"PING\r\n")
+                if sock.recv(16).startswith(b"+PONG"):
+                    return RedisServer(port, proc, folder)
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("redis-server did not start")
+
+
+def stop_redis(server: RedisServer) -> None:
+    """Stop the server (its data is gone: nothing is persisted)."""
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait(timeout=10)
+
+
+@contextmanager
+def redis_server() -> Iterator[RedisServer]:
+    """A redis-server for the block."""
+    server = start_redis()
+    try:
+        yield server
+    finally:
+        stop_redis(server)
+        shutil.rmtree(server.folder, ignore_errors=True)

@@ -36,8 +36,9 @@ def test_migrations_create_exactly_the_models(db):
     with db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
     assert diff == []
-    assert db.current_revision() == db.head_revision() == "0001_library"
-    assert db.upgrade() == ("0001_library", "0001_library"), "a second upgrade changes nothing"
+    head = db.head_revision()
+    assert db.current_revision() == head and head.startswith("0002")
+    assert db.upgrade() == (head, head), "a second upgrade changes nothing"
 
 
 def test_a_track_is_kept_with_everything_it_was_made_with(db):

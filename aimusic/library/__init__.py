@@ -8,6 +8,8 @@ never writes SQL. Nothing outside this package imports SQLAlchemy.
 from __future__ import annotations
 
 from .database import Database, DatabaseError
+from . import jobs
+from .jobs import JobInfo
 from .keys import KeyInfo, KeyNameError, create_key, list_keys, owner_of, revoke_key
 from .tracks import (
     BadCursor, FileInfo, TrackInfo, TrackPage, add_file, all_file_names, count_tracks, delete_track, forget_files,
@@ -16,7 +18,7 @@ from .tracks import (
 from .usage import Refusal, check_and_count, usage_today
 
 __all__ = [
-    "BadCursor", "Database", "DatabaseError", "FileInfo", "KeyInfo", "KeyNameError", "Refusal", "TrackInfo",
+    "JobInfo", "jobs", "BadCursor", "Database", "DatabaseError", "FileInfo", "KeyInfo", "KeyNameError", "Refusal", "TrackInfo",
     "TrackPage", "add_file", "all_file_names", "check_and_count", "count_tracks", "create_key", "delete_track",
     "forget_files", "forget_tracks", "get_track", "list_keys", "owner_of", "prune_tracks", "record_track",
     "revoke_key", "track_for_file", "tracks_for", "usage_today", "utc_now",

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -89,7 +89,11 @@ class TrackFile(Base):
 
 
 class Job(Base):
-    """A background job of one or more generate requests (its state, so any process can report it)."""
+    """A background job of one or more generate requests: what was asked, by whom, how it ended.
+
+    ``requests`` holds ``[{"given": {...}, "seed": n}]``, the seed fixed at submission so any
+    retry makes the same bytes. The work is in its :class:`JobItem` rows, one per request.
+    """
 
     __tablename__ = "jobs"
     __table_args__ = (Index("ix_jobs_owner_created", "owner_id", "created_at"),
@@ -99,14 +103,37 @@ class Job(Base):
     owner_id: Mapped[Optional[int]] = mapped_column(ForeignKey("api_keys.id", ondelete="SET NULL"))
     status: Mapped[str] = mapped_column(String(16))  # queued, running, done, failed, cancelled
     progress: Mapped[float] = mapped_column(Float, default=0.0)
-    requests: Mapped[dict[str, Any]]
-    errors: Mapped[dict[str, Any]]
-    track_ids: Mapped[dict[str, Any]]
+    requests: Mapped[Any] = mapped_column(JSON)
+    errors: Mapped[Any] = mapped_column(JSON)
+    track_ids: Mapped[Any] = mapped_column(JSON)
     created_at: Mapped[datetime]
     started_at: Mapped[Optional[datetime]]
     finished_at: Mapped[Optional[datetime]]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     reason: Mapped[Optional[str]] = mapped_column(String(200))
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class JobItem(Base):
+    """One request of a job: the unit a runner claims, so a batch spreads over every worker.
+
+    A runner takes an item only if it is queued, or running with a heartbeat older than the
+    staleness limit (its runner died): two runners never make the same track at once.
+    """
+
+    __tablename__ = "job_items"
+    __table_args__ = (Index("ix_job_items_status", "status", "heartbeat_at"),)
+
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    idx: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))  # queued, running, done, failed, cancelled
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    worker: Mapped[Optional[str]] = mapped_column(String(120))
+    heartbeat_at: Mapped[Optional[float]] = mapped_column(Float)
+    enqueued_at: Mapped[Optional[float]] = mapped_column(Float)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    track_id: Mapped[Optional[str]] = mapped_column(String(12))
+    error: Mapped[Optional[Any]] = mapped_column(JSON)
 
 
 class RateSubject(Base):

@@ -21,7 +21,8 @@ from .. import library
 from ..config import MAX_BODY_BYTES, Settings
 from ..melodists import MelodistInfo
 from ..service import TrackService
-from . import api, page, tracks
+from ..jobs import make_queue
+from . import api, jobs, page, tracks
 from . import files
 from .errors import register_error_handlers
 
@@ -108,6 +109,9 @@ def create_app(settings: Settings | None = None, *, melodist: MelodistInfo | Non
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.mimetype = "application/json; charset=utf-8"  # type: ignore[attr-defined]
     app.extensions["aimusic"] = TrackService(settings, db, melodist)
+    # Runner threads of the embedded queue start on the first job request, or after a server forks
+    # its workers (gunicorn.conf.py post_worker_init): never in the factory.
+    app.extensions["aimusic_jobs"] = make_queue(app.extensions["aimusic"])
 
     app.before_request(_start_request)
     app.after_request(_finish_request)
@@ -117,4 +121,5 @@ def create_app(settings: Settings | None = None, *, melodist: MelodistInfo | Non
     app.register_blueprint(api.api)
     app.register_blueprint(tracks.bp)
     app.register_blueprint(files.bp)
+    app.register_blueprint(jobs.bp)
     return app

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 from pydantic import ValidationError
 
 from ..config import MAX_BODY_BYTES
@@ -90,6 +90,7 @@ def index() -> Response:
             "download": "GET /api/download/<filename>",
             "tracks": "GET /api/tracks",
             "track": "GET|DELETE /api/tracks/<id>",
+            "jobs": "POST|GET /api/jobs",
             "openapi": "GET /openapi.json",
             "page": "GET / (Accept: text/html)",
         },
@@ -105,7 +106,14 @@ def index() -> Response:
 @bp.get("/health")
 def health() -> tuple[Response, int]:
     """Liveness and readiness: 200 when generations can be served, 503 when degraded."""
-    body = HealthResponse.model_validate(service().health())
+    status = service().health()
+    jobs = current_app.extensions["aimusic_jobs"]
+    jobs_ok, jobs_reason = jobs.health()
+    status["jobs"] = {"backend": jobs.backend, "ok": jobs_ok}
+    if not jobs_ok:
+        status["status"] = "degraded"
+        status["reason"] = status.get("reason") or jobs_reason
+    body = HealthResponse.model_validate(status)
     return jsonify(dump(body)), 200 if body.status == "ok" else 503
 
 

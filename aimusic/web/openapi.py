@@ -19,6 +19,7 @@ from .schemas import (
 from ..encode.audio import AUDIO_FORMATS, MEDIA_TYPES
 from ..encode.score_json import ScoreDocument
 from ..styles import STYLE_NAMES
+from .job_schemas import BatchRequest, JobList, JobResponse
 
 REF = "#/components/schemas/{model}"
 
@@ -117,13 +118,47 @@ def _score_paths(track_id: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _job_paths(request_model: type[BaseModel]) -> dict[str, Any]:
+    job_id = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[0-9a-f]{24}$"}}
+    located = {"Location": {"description": "The job's URL", "schema": {"type": "string"}}}
+    return {
+        "/api/jobs": {
+            "post": {"summary": "Queue one generate request or a batch of 1-50, generated in the background",
+                     "operationId": "createJob",
+                     "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                         "oneOf": [_ref(request_model), _ref(BatchRequest)]}}}},
+                     "responses": {"202": {**_json(JobResponse, "Queued"), "headers": located},
+                                   **_errors(400, 401, 413, 415, 429, 503)}},
+            "get": {"summary": "The newest jobs", "operationId": "listJobs",
+                    "parameters": [{"name": "limit", "in": "query", "required": False,
+                                    "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}}],
+                    "responses": {"200": _json(JobList, "Jobs, newest first"), **_errors(400, 401)}},
+        },
+        "/api/jobs/{job_id}": {
+            "get": {"summary": "A job's status, progress, finished tracks and errors", "operationId": "getJob",
+                    "parameters": [job_id], "responses": {"200": _json(JobResponse, "The job"), **_errors(401, 404)}},
+            "delete": {"summary": "Cancel a job", "operationId": "cancelJob", "parameters": [job_id],
+                       "responses": {"202": _json(JobResponse, "Cancelled, or cancelling at its next step"),
+                                     **_errors(401, 404)}},
+        },
+        "/api/jobs/{job_id}/events": {"get": {
+            "summary": "The job as Server-Sent Events (event 'job' on each change, 'end' when it ends)",
+            "operationId": "jobEvents", "parameters": [job_id],
+            "responses": {"200": {"description": "An event stream",
+                                  "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+                          **_errors(401, 404)},
+        }},
+    }
+
+
 @lru_cache(maxsize=8)
 def _document(max_duration: float, version: str, auth: str) -> dict[str, Any]:
     request_model = generate_request_model(max_duration)
     _, defs = models_json_schema(
         [(request_model, "validation"), (GenerateResponse, "serialization"), (StylesResponse, "serialization"),
          (HealthResponse, "serialization"), (SystemInfo, "serialization"), (ErrorResponse, "serialization"),
-         (TrackResponse, "serialization"), (TrackList, "serialization"), (ScoreDocument, "serialization")],
+         (TrackResponse, "serialization"), (TrackList, "serialization"), (ScoreDocument, "serialization"), (JobResponse, "serialization"),
+         (JobList, "serialization"), (BatchRequest, "validation")],
         ref_template=REF,
     )
     wav = {"audio/wav": {"schema": {"type": "string", "contentMediaType": "audio/wav"}}}
@@ -169,6 +204,7 @@ def _document(max_duration: float, version: str, auth: str) -> dict[str, Any]:
             },
         }},
         **_track_paths(wav),
+        **_job_paths(request_model),
         "/openapi.json": {"get": {
             "summary": "This document", "operationId": "openapi",
             "responses": {"200": {"description": "OpenAPI 3.1 document",

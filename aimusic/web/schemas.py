@@ -262,6 +262,13 @@ class DatabaseStatus(BaseModel):
     backend: str
 
 
+class QueueStatus(BaseModel):
+    """Whether background jobs can be queued: ``embedded`` (in process) or ``redis`` (workers)."""
+
+    backend: str
+    ok: bool
+
+
 class HealthResponse(BaseModel):
     """Body of ``GET /health`` (200 when ok, 503 when degraded)."""
 
@@ -270,6 +277,7 @@ class HealthResponse(BaseModel):
     model: ModelStatus
     output_dir: OutputDirStatus
     database: Optional["DatabaseStatus"] = None
+    jobs: Optional["QueueStatus"] = None
     auth: Optional[Literal["off", "keys"]] = Field(None, description="Whether API keys are required.")
     uptime_s: float
     reason: Optional[str] = Field(None, description="Why the service is degraded.")
