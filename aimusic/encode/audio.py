@@ -78,7 +78,9 @@ def encode_audio(handle: BinaryIO, y: np.ndarray, *, fmt: str, sr: int, tags: Au
                       **options) as out:
         if tags is not None:
             out.title, out.comment, out.artist, out.software = tags.title, tags.comment, tags.artist, tags.software
-        out.write(pcm)
+        # The lossy encoders get the 16-bit samples as exact floats (pcm / 32768): libsndfile's
+        # int16 path into LAME corrupts the signal (an error of -15 dB, peaks over full scale).
+        out.write(pcm if container == "FLAC" else pcm.astype(np.float32) / np.float32(32768.0))
 
 
 def encoded_bytes(y: np.ndarray, *, fmt: str, sr: int, tags: AudioTags | None = None) -> bytes:
