@@ -16,6 +16,33 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
+DATASET_FILE = "melodies.jsonl.gz"  # what download_training_data.py writes into its --out folder
+EXIT_USAGE = 2
+
+
+def missing_corpus(path: Path, *, scores_ok: bool = False) -> str | None:
+    """Why ``path`` is not a built melody corpus, with the command that builds it; None when it is.
+
+    A folder without the dataset file counts as a corpus only where a folder of score files is
+    accepted too (``scores_ok``: ``evaluate --data``), and then only if it holds files.
+    """
+    path = Path(path)
+    if path.is_file() or (path / DATASET_FILE).is_file():
+        return None
+    if scores_ok and path.is_dir() and any(p.is_file() for p in path.rglob("*")):
+        return None
+    return (f"no melody corpus at {path}: build it first with\n"
+            f"    python download_training_data.py --out {path}\n"
+            f"(or pass --data/--train-data naming a built corpus)")
+
+
+def _corpora(args: argparse.Namespace) -> list[tuple[Path, bool]]:
+    """The corpora a command reads, each with whether a folder of score files will do."""
+    if args.command in ("train", "calibrate"):
+        return [(args.data, False)]
+    if args.command == "evaluate":
+        return [(args.train_data, False)] + ([] if args.generated else [(args.data, True)])
+    return []
 
 
 def _style_count(text: str) -> tuple[str, int]:
@@ -125,6 +152,11 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--seed", type=int, default=7)
     e.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)
+    for path, scores_ok in _corpora(args):
+        problem = missing_corpus(path, scores_ok=scores_ok)
+        if problem:
+            print(f"train_models.py {args.command}: {problem}", file=sys.stderr)
+            return EXIT_USAGE
     os.environ.setdefault("OMP_NUM_THREADS", str(getattr(args, "threads", 1)))
     return {"train": _train, "calibrate": _calibrate, "evaluate": _evaluate,
             "export": _export}[args.command](args)
