@@ -94,7 +94,8 @@ def server_env(output_dir: Path, port: int, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if k not in ("HOST", "PORT", "OUTPUT_DIR", "MAX_DURATION", "RATE_LIMIT_PER_MINUTE", "DAILY_QUOTA",
                         "MAX_CONCURRENT_GENERATIONS", "KEEP_FILES", "KEEP_TRACKS", "MELODY_ENGINE", "MODEL_PATH",
-                        "WARM_UP", "DATABASE_URL", "AUTH")}
+                        "WARM_UP", "DATABASE_URL", "AUTH", "BROKER_URL", "JOB_TIME_LIMIT_S", "JOB_STALE_S",
+                        "JOB_THREADS", "WORKER_THREADS")}
     env.update(HOST="127.0.0.1", PORT=str(port), OUTPUT_DIR=str(output_dir), WEB_CONCURRENCY="1",
                GUNICORN_THREADS="4", OMP_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1")
     env.update(extra)

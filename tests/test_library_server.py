@@ -24,51 +24,10 @@ import soundfile as sf
 
 from aimusic.store import is_store_name
 
-from .conftest import PROJECT_ROOT, LiveServer, free_port, server_env, stop_process, wait_until_healthy
+from .conftest import LiveServer
+from .deploy import Deployment
 
 pytestmark = pytest.mark.slow
-
-ENTRY = str(PROJECT_ROOT / "ai_music_system.py")
-
-
-class Deployment:
-    """One output folder and database, served by gunicorn processes started and stopped at will."""
-
-    def __init__(self, base: Path, database_url: str, **env: str) -> None:
-        self.output_dir = base / "output"
-        self.log_path = base / "server.log"
-        self.database_url = database_url
-        self.env = {"WEB_CONCURRENCY": "2", "WARM_UP": "0", "DATABASE_URL": database_url, **env}
-        self.proc: subprocess.Popen | None = None
-        self.server: LiveServer | None = None
-
-    def start(self) -> LiveServer:
-        port = free_port()
-        cmd = [sys.executable, "-m", "gunicorn", "-c", str(PROJECT_ROOT / "gunicorn.conf.py"), "ai_music_system:app"]
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=server_env(self.output_dir, port, **self.env),
-                                         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        wait_until_healthy(self.proc, "127.0.0.1", port, self.log_path)
-        self.server = LiveServer("127.0.0.1", port, self.output_dir, self.log_path)
-        return self.server
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            stop_process(self.proc)
-            self.proc = None
-
-    def crash(self) -> None:
-        """kill -9 the master and every worker at once."""
-        assert self.proc is not None
-        os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(timeout=10)
-        self.proc = None
-
-    def cli(self, *args: str) -> subprocess.CompletedProcess:
-        env = server_env(self.output_dir, 0, **self.env)
-        return subprocess.run([sys.executable, ENTRY, *args], cwd=PROJECT_ROOT, env=env, capture_output=True,
-                              text=True, timeout=120)
-
 
 @pytest.fixture
 def deployment(tmp_path, database_url) -> Iterator[Deployment]:
@@ -80,7 +39,7 @@ def deployment(tmp_path, database_url) -> Iterator[Deployment]:
 
     yield build  # type: ignore[misc]
     for item in made:
-        item.stop()
+        item.close()
 
 
 def generate(server: LiveServer, headers: dict[str, str] | None = None, **payload):

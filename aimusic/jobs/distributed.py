@@ -29,8 +29,7 @@ log = logging.getLogger("aimusic.jobs")
 
 QUEUE_NAME = "aimusic"
 ACTOR_NAME = "aimusic_run_item"
-SWEEP_S = 5.0  # how often a worker looks for lost or orphaned jobs
-RESEND_AFTER_S = 20.0  # a queued job whose message has not been taken this long is sent again
+SWEEP_S = 2.0  # how often a worker looks for lost or orphaned jobs
 REDIS_TIMEOUT_S = 3.0
 
 
@@ -105,7 +104,9 @@ def sweep(service: TrackService, queue: DramatiqQueue) -> int:
     """Re-send jobs whose message may be lost or whose runner went silent; how many were sent."""
     settings = service.settings
     library.jobs.settle_abandoned(service.db, stale_s=settings.job_stale_s)
-    items = library.jobs.unsent_items(service.db, older_than_s=RESEND_AFTER_S, stale_s=settings.job_stale_s)
+    # A request queued for longer than the staleness limit without a runner taking it may have
+    # lost its message (Redis restarted empty, a web process died before sending): send it again.
+    items = library.jobs.unsent_items(service.db, older_than_s=settings.job_stale_s, stale_s=settings.job_stale_s)
     for job_id, index in items:
         queue.submit(job_id, [index])
     library.jobs.mark_enqueued(service.db, items)
