@@ -6,6 +6,7 @@ generated from them, so the documentation cannot drift from what is enforced.
 """
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Any, Literal, Optional
 
@@ -26,6 +27,17 @@ MAX_KEY_LENGTH = 32
 MAX_STYLE_LENGTH = 32
 
 FILE_ID_PATTERN = r"^[0-9a-f]{12}$"
+
+
+def caseless(word: str) -> str:
+    """A regular expression (JSON Schema's dialect: no inline flags) matching ``word`` in any case."""
+    return "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else re.escape(c) for c in word)
+
+
+# What the validators below accept, declared in /openapi.json so a client can check before sending.
+STYLE_PATTERN = r"^\s*(?:" + "|".join(caseless(name) for name in STYLE_NAMES) + r")\s*$"
+KEY_PATTERN = (r"^[\s-]*[A-Ga-g][\s-]*[#bB\u266f\u266d]?[\s-]*(?:"
+               + "|".join(caseless(w) for w in ("major", "maj", "minor", "min", "m")) + r")?[\s-]*$")
 FILENAME_PATTERN = FILENAME_RE.pattern
 DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 20, 100
 
@@ -37,15 +49,17 @@ class GenerateRequest(BaseModel):
 
     style: str = Field(max_length=MAX_STYLE_LENGTH,
                        description="One of " + ", ".join(STYLE_NAMES) + " (case-insensitive).",
-                       examples=["jazz"])
+                       examples=["jazz"], json_schema_extra={"pattern": STYLE_PATTERN})
     duration: float = Field(DEFAULT_DURATION, ge=MIN_DURATION, le=3600.0,
                             description="Length of the track in seconds.")
     tempo: Optional[int] = Field(None, ge=MIN_TEMPO, le=MAX_TEMPO,
-                                 description="Beats per minute; the style's default when omitted.")
+                                 description=f"Beats per minute, {MIN_TEMPO} to {MAX_TEMPO} for every style; the "
+                                             "style's default when omitted. A style's tempo_range in /api/styles is "
+                                             "where it sounds most idiomatic, a suggestion, not a limit.")
     key: Optional[str] = Field(None, max_length=MAX_KEY_LENGTH,
                                description="Tonic with an optional mode word, e.g. 'A minor', 'Eb major', "
                                            "'F#m'; chosen by the seed when omitted.",
-                               examples=["A minor"])
+                               examples=["A minor"], json_schema_extra={"pattern": KEY_PATTERN})
     seed: Optional[int] = Field(None, ge=0, le=MAX_SEED,
                                 description="Random seed; the same request and seed give a byte-identical file.")
     temperature: float = Field(1.0, ge=MIN_TEMPERATURE, le=MAX_TEMPERATURE,
@@ -56,6 +70,12 @@ class GenerateRequest(BaseModel):
     loop: bool = Field(False, description="A seamless loop of whole bars: no intro, no ending, the last bar flows "
                                           "into the first; duration becomes the nearest whole number of bars.")
     stems: bool = Field(False, description="Render the stems now (otherwise on their first download).")
+
+    @field_validator("tempo", "seed", mode="before")
+    @classmethod
+    def _integral_number(cls, value: Any) -> Any:
+        # JSON has one number type: 120.0 is the integer 120 (as JSON Schema counts it); 120.5 is not.
+        return int(value) if isinstance(value, float) and value.is_integer() else value
 
     @field_validator("format", mode="before")
     @classmethod
@@ -127,6 +147,11 @@ _TYPE_MESSAGES = {
 }
 
 
+def _number(value: float) -> str:
+    """A limit as a person writes it: 4294967295, not 4.29497e+09; 0.1 stays 0.1."""
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
 def describe_validation_errors(exc: ValidationError, model: type[BaseModel]) -> list[dict[str, str]]:
     """Turn pydantic's errors into ``[{"field", "message"}]`` a person can act on.
 
@@ -140,7 +165,7 @@ def describe_validation_errors(exc: ValidationError, model: type[BaseModel]) -> 
         kind = err["type"]
         if kind in ("greater_than_equal", "less_than_equal") and field in limits:
             low, high = limits[field]
-            message = f"must be between {low:g} and {high:g}"
+            message = f"must be between {_number(low)} and {_number(high)}"
         elif kind in _TYPE_MESSAGES:
             message = _TYPE_MESSAGES[kind]
         else:
@@ -228,7 +253,8 @@ class StyleInfo(BaseModel):
     name: str
     description: str
     default_tempo: int
-    tempo_range: tuple[int, int]
+    tempo_range: tuple[int, int] = Field(description="Where the style sounds most idiomatic: a suggestion, not a "
+                                                     "limit; generate accepts any tempo within tempo_limits.")
     time_signature: str
     instruments: list[str]
 
@@ -237,6 +263,8 @@ class StylesResponse(BaseModel):
     """Body of ``GET /api/styles``."""
 
     styles: list[StyleInfo]
+    tempo_limits: tuple[int, int] = Field((MIN_TEMPO, MAX_TEMPO),
+                                          description="The tempo range generate accepts for every style.")
 
 
 class ModelStatus(BaseModel):
