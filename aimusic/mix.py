@@ -13,7 +13,7 @@ import ctypes.util
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Mapping, Protocol
+from typing import Callable, Mapping, Protocol
 
 import numpy as np
 import pedalboard as pb
@@ -193,15 +193,17 @@ def mix_score(stems: dict[str, np.ndarray], score: Score, style: StyleSpec, *, s
     return mix_sources({k: ArraySource(v, sr=sr) for k, v in stems.items()}, score, style, sr=sr, n_samples=n)
 
 
-def render_mix(score: Score, style: StyleSpec, *, sr: int, n_samples: int) -> np.ndarray:
+def render_mix(score: Score, style: StyleSpec, *, sr: int, n_samples: int,
+               progress: Callable[[float], None] | None = None) -> np.ndarray:
     """Render and mix ``score`` in one stream: no track is ever held whole in memory.
 
     Each track's :class:`~aimusic.synth.stream.TrackStream` predicts its level from its
     notes, then hands the mixer one chunk at a time; only the stereo output is full length.
+    ``progress`` is told the fraction of the piece rendered after each chunk.
     """
     with NOTE_CACHE.making_room(n_samples > LONG_RENDER_S * sr):
         return mix_sources(track_streams(score, sr=sr, n_samples=n_samples), score, style, sr=sr,
-                           n_samples=n_samples)
+                           n_samples=n_samples, progress=progress)
 
 
 def send_boards(spec: MixSpec, score: Score) -> tuple[pb.Pedalboard, pb.Pedalboard]:
@@ -223,7 +225,7 @@ def send_boards(spec: MixSpec, score: Score) -> tuple[pb.Pedalboard, pb.Pedalboa
 
 
 def mix_sources(sources: dict[str, StemSource], score: Score, style: StyleSpec, *, sr: int,
-                n_samples: int) -> np.ndarray:
+                n_samples: int, progress: Callable[[float], None] | None = None) -> np.ndarray:
     """(n_samples, 2) float32 stereo, mastered: effects, panning, master bus, loudness, peak.
 
     The mix streams through the piece in chunks of a few seconds, with every effect keeping
@@ -263,6 +265,8 @@ def mix_sources(sources: dict[str, StemSource], score: Score, style: StyleSpec, 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mix-buses") as buses:
         pending: Future | None = None
         for c0 in range(0, n, step):
+            if progress is not None and c0:
+                progress(c0 / n)
             c1 = min(c0 + step, n)
             m = c1 - c0
             dry = np.zeros((2, m), dtype=np.float32)

@@ -22,6 +22,7 @@ from .styles import STYLES, StyleSpec, get_style
 
 MAX_SEED = 2**32 - 1
 COMPOSED_SHARE = 0.05  # of a generation's time, what planning and composing take (measured: 2-6 %)
+RENDER_SHARE = 0.9  # streaming render and mix; mastering takes the rest
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +91,8 @@ def generate(request: GenerationRequest, melodist: Melodist, *, sample_rate: int
         if request.loop:   # the true length: whole bars
             audio = render_loop(score, style, sr=sample_rate, beats=plan.total_beats)
         else:
-            audio = render_mix(score, style, sr=sample_rate, n_samples=n_samples)   # streamed: no whole stems
+            audio = render_mix(score, style, sr=sample_rate, n_samples=n_samples,   # streamed: no whole stems
+                               progress=lambda f: report(COMPOSED_SHARE + RENDER_SHARE * f))
         t3 = time.perf_counter()
     timings.update(plan=(t1 - t0) * 1e3, compose=(t2 - t1) * 1e3, render_mix=(t3 - t2) * 1e3)
     report(1.0)
