@@ -32,7 +32,7 @@ class Settings:
     ``MAX_DURATION``, ``LOG_LEVEL``, ``MODEL_PATH``, ``MELODY_ENGINE``,
     ``RATE_LIMIT_PER_MINUTE``, ``DAILY_QUOTA``, ``MAX_CONCURRENT_GENERATIONS``, ``KEEP_TRACKS`` (or the
     older ``KEEP_FILES``), ``WARM_UP``, ``DATABASE_URL``, ``AUTH``, ``BROKER_URL``, ``JOB_TIME_LIMIT_S``,
-    ``JOB_STALE_S``, ``JOB_THREADS``, ``WORKER_THREADS``.
+    ``JOB_STALE_S``, ``JOB_THREADS``, ``WORKER_THREADS``, ``PROXY_HOPS``.
     """
 
     host: str = "0.0.0.0"
@@ -54,6 +54,7 @@ class Settings:
     job_stale_s: float = 30.0  # a running job whose runner is silent this long is taken over
     job_threads: int = 1  # job runner threads per serving process (embedded queue)
     worker_threads: int = 2  # job threads per `worker` process (distributed queue)
+    proxy_hops: int = 0  # reverse proxies in front whose X-Forwarded-For is trusted (client address)
 
     @property
     def keep_files(self) -> int:
@@ -94,6 +95,7 @@ class Settings:
             "JOB_STALE_S": ("job_stale_s", float),
             "JOB_THREADS": ("job_threads", int),
             "WORKER_THREADS": ("worker_threads", int),
+            "PROXY_HOPS": ("proxy_hops", int),
         }
         for var, (name, convert) in readers.items():
             raw = env.get(var)
@@ -120,6 +122,8 @@ class Settings:
             raise ValueError("BROKER_URL must be a redis:// URL")
         if settings.job_stale_s < 1 or settings.job_time_limit_s <= 0:
             raise ValueError("JOB_STALE_S must be at least 1 and JOB_TIME_LIMIT_S positive")
+        if not 0 <= settings.proxy_hops <= 5:
+            raise ValueError("PROXY_HOPS must be between 0 and 5")
         if settings.job_threads < 0 or settings.worker_threads < 1:
             raise ValueError("JOB_THREADS must not be negative and WORKER_THREADS must be at least 1")
         if settings.database_url and not settings.database_url.startswith(("sqlite:", "postgresql")):

@@ -16,6 +16,7 @@ import time
 import uuid
 
 from flask import Flask, Response, g, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .. import library
 from ..config import MAX_BODY_BYTES, Settings
@@ -105,6 +106,8 @@ def create_app(settings: Settings | None = None, *, melodist: MelodistInfo | Non
 
     app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    if settings.proxy_hops:  # behind a trusted reverse proxy: the client's address is in X-Forwarded-For
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops)  # type: ignore[method-assign]
     app.config["AIMUSIC_SETTINGS"] = settings
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.mimetype = "application/json; charset=utf-8"  # type: ignore[attr-defined]
