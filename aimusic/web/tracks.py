@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request
+from werkzeug.http import parse_range_header
 from werkzeug.wsgi import wrap_file
 
 from .. import library
@@ -117,6 +118,22 @@ def delete_track(track_id: str) -> tuple[str, int]:
     return "", 204
 
 
+def range_environ(environ: dict[str, Any]) -> dict[str, Any]:
+    """``environ`` without a ``Range`` this service ignores: one it cannot parse, or several ranges.
+
+    RFC 9110 section 14.2 lets a server ignore a Range it does not support and send the whole file
+    (200): a multipart answer to several ranges is not supported, and a malformed header or another
+    unit than bytes is not a range of ours. A single well-formed range that misses the file is still 416.
+    """
+    header = environ.get("HTTP_RANGE")
+    if header is None:
+        return environ
+    parsed = parse_range_header(header)
+    if parsed is not None and parsed.units == "bytes" and len(parsed.ranges) == 1:
+        return environ
+    return {k: v for k, v in environ.items() if k != "HTTP_RANGE"}
+
+
 def send_store_file(filename: str, *, owner: int | None) -> Response:
     """A file the library records for a track ``owner`` may see, with Range, ETag and Last-Modified.
 
@@ -140,7 +157,8 @@ def send_store_file(filename: str, *, owner: int | None) -> Response:
     response.cache_control.public = True
     response.cache_control.max_age = DOWNLOAD_MAX_AGE_S
     try:
-        response = response.make_conditional(request.environ, accept_ranges=True, complete_length=opened.size)
+        response = response.make_conditional(range_environ(request.environ), accept_ranges=True,
+                                             complete_length=opened.size)
     except Exception:
         opened.handle.close()
         raise
