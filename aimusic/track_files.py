@@ -18,6 +18,7 @@ import logging
 import os
 import tempfile
 import time
+import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,7 @@ log = logging.getLogger("aimusic.files")
 FILE_KINDS = (*AUDIO_FORMATS, "midi", "score", "stems")
 LOCK_WAIT_S = 600.0        # how long a request waits for another making the same file
 LOCK_POLL_S = 0.05
+LOCK_STRIPES = 256         # names share a lock when their CRC-32s agree modulo this: rare, and only a wait
 
 
 class TrackGone(Exception):
@@ -98,9 +100,13 @@ def stored_request(info: library.TrackInfo) -> GenerationRequest:
 
 @contextmanager
 def file_lock(lock_dir: Path, name: str, *, wait_s: float = LOCK_WAIT_S) -> Iterator[None]:
-    """Hold the kernel lock of one store file name (across threads and processes) for the block."""
+    """Hold the kernel lock of one store file name (across threads and processes) for the block.
+
+    Raises :class:`TimeoutError` after ``wait_s`` while another holds it.
+    """
     lock_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_dir / f"file-{name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    stripe = zlib.crc32(name.encode()) % LOCK_STRIPES   # a fixed set of lock files, however many tracks
+    fd = os.open(lock_dir / f"file-{stripe:03d}.lock", os.O_RDWR | os.O_CREAT, 0o644)
     try:
         deadline = time.monotonic() + wait_s
         while True:
