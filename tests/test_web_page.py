@@ -377,3 +377,44 @@ def test_keys_each_see_their_own_library(browser, keys_server):
         assert not page.console_problems
     assert api_ids(keys_server, alice) == [other["id"], made["id"]]
     assert json.loads(keys_server.get("/api/tracks").body)["error"]["code"] == "unauthorized"
+
+
+# -- every file of a track, its waveform and its piano roll ---------------------------------------
+
+def test_row_offers_every_file_and_draws_the_score_with_a_playhead_that_follows(page, server):
+    made = server.post_json("/api/generate", {"style": "jazz", "duration": 4, "seed": 31})
+    assert made.status == 201, made.body
+    track = made.json()
+    score = server.get(track["links"]["score"]).json()
+    open_page(page)
+    item = row(page, track["id"])
+    item.locator(".track-files").wait_for(state="attached")
+    links = item.locator(".track-files a").evaluate_all(
+        "as => as.map(a => [a.dataset.kind, new URL(a.href).pathname])")
+    expected = {**track["links"]["audio"], "midi": track["links"]["midi"], "score": track["links"]["score"],
+                "stems": track["links"]["stems"]}
+    assert dict(links) == expected and len(links) == 7
+    types = {"wav": "audio/wav", "flac": "audio/flac", "mp3": "audio/mpeg", "ogg": "audio/ogg",
+             "midi": "audio/midi", "score": "application/json", "stems": "application/zip"}
+    for kind, path in links:
+        answer = page.request.get(path)
+        assert answer.status == 200 and answer.headers["content-type"].startswith(types[kind]), path
+
+    item.locator(".track-score").click()
+    roll = item.locator("canvas.track-roll[data-notes]")
+    roll.wait_for()
+    assert int(roll.get_attribute("data-notes")) == sum(len(p["notes"]) for p in score["parts"]) > 0
+    assert int(roll.get_attribute("data-sections")) == len(score["sections"])
+    assert roll.get_attribute("data-parts").split() == [p["name"] for p in score["parts"]]
+    painted = roll.evaluate("""c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                                      let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i]) n++; return n; }""")
+    assert painted > 500, "the notes are on the canvas"
+    item.locator("canvas.track-wave[data-drawn=true]").wait_for()
+
+    playhead = item.locator(".playhead")
+    start = float(playhead.get_attribute("data-time"))
+    item.locator(".track-player").evaluate("a => { a.muted = true; return a.play(); }")
+    page.wait_for_function("p => parseFloat(p.dataset.time) > 0.5", arg=playhead.element_handle(), timeout=20_000)
+    moved = playhead.evaluate("p => new DOMMatrix(getComputedStyle(p).transform).m41")
+    assert start == 0.0 and moved > 0.0, "the playhead moves with the audio"
+    assert page.console_problems == []
