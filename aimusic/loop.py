@@ -25,11 +25,6 @@ CROSSFADE_S = 0.1      # the seam's crossfade (a tenth of a second; a quarter of
 AFTER_S = 0.5          # rendered beyond the crossfade, so the mastering's fade-out is far away
 
 
-def loop_samples(score: Score, *, sr: int) -> int:
-    """The loop's length in samples: its whole bars at its tempo, rounded to the sample."""
-    return int(round(float(score.tempo.seconds(loop_beats(score))) * sr))
-
-
 def loop_beats(score: Score) -> float:
     """The loop's length in beats: the bars its notes occupy (whole bars)."""
     bars = max(1, math.ceil(round(score.end_beat() / score.beats_per_bar, 6)))

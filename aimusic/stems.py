@@ -18,8 +18,7 @@ import numpy as np
 import pedalboard as pb
 
 from .mastering import db_to_gain
-from .mix import (BUS_DB, CHUNK_S, DUCKED_ROLES, StemSource, _kick_onsets, _strips, duck_envelope, master_eq,
-                  send_boards)
+from .mix import BUS_DB, CHUNK_S, StemSource, _kick_onsets, _strips, duck_envelope, master_eq, send_boards
 from .score import Score
 from .styles import StyleSpec
 from .synth.levels import stem_level_db
@@ -29,7 +28,7 @@ from .synth.render import track_streams
 GAIN_BLOCK = 64            # samples per block of the measured master gain
 HEADROOM = 0.98            # stems are scaled together (rarely) so that none reaches full scale
 
-__all__ = ["DUCKED_ROLES", "GAIN_BLOCK", "PartStems", "render_part_stems", "sum_figures"]
+__all__ = ["GAIN_BLOCK", "PartStems", "master_gain", "render_part_stems", "sum_figures"]
 
 
 @dataclass
