@@ -125,3 +125,20 @@ def test_double_tracked_takes_differ():
              for name in ("overdrive_guitar", "overdrive_guitar_2")]
     r = np.corrcoef(takes[0], takes[1])[0, 1]
     assert r < 0.8, r
+
+
+def test_skipping_a_known_rest_changes_nothing_audible():
+    from aimusic.synth.guitar import Amp
+
+    rng = np.random.default_rng(3)
+    x = np.zeros(3 * SR, dtype=np.float32)
+    x[:SR] = rng.standard_normal(SR) * np.hanning(SR)          # a phrase, a rest, a phrase
+    x[2 * SR:] = rng.standard_normal(SR) * np.hanning(SR)
+    full, skipped = x.copy(), x.copy()
+    Amp("high_gain", "closed_4x12", sr=SR, pre=20.0, post=1.0)(full)
+    quiet = np.array([[SR + int(0.1 * SR), 2 * SR]])
+    amp = Amp("high_gain", "closed_4x12", sr=SR, pre=20.0, post=1.0, quiet=quiet)
+    for c0 in range(0, x.size, 9973):                           # streamed in odd chunks
+        amp(skipped[c0:c0 + 9973], c0)
+    assert np.max(np.abs(full - skipped)) < 1e-6 * np.max(np.abs(full))
+    assert not np.any(skipped[quiet[0, 0]:quiet[0, 1]])

@@ -50,26 +50,27 @@ class Colour:
     """Amplifier and cabinet of one stem, in place on consecutive segments (state kept).
 
     ``ref`` is the stem's expected peak: the amplifier's pre-gain puts it at
-    :func:`~aimusic.synth.guitar.drive_gain` of the timbre's drive.
+    :func:`~aimusic.synth.guitar.drive_gain` of the timbre's drive. ``quiet`` lists the
+    (start, end) samples where the stem is known to be silent (see :class:`~aimusic.synth.guitar.Amp`).
     """
 
-    def __init__(self, timbre: Timbre, *, sr: int, ref: float) -> None:
+    def __init__(self, timbre: Timbre, *, sr: int, ref: float, quiet: np.ndarray | None = None) -> None:
         self.timbre = timbre
         driven = bool(timbre.amp) and ref > 0.0
         self.amp = None
         if driven or timbre.cabinet:
             pre = drive_gain(timbre.drive) / ref if driven else 1.0
-            self.amp = Amp(timbre.amp if driven else "", timbre.cabinet, sr=sr, pre=pre, post=ref)
+            self.amp = Amp(timbre.amp if driven else "", timbre.cabinet, sr=sr, pre=pre, post=ref, quiet=quiet)
 
     @property
     def active(self) -> bool:
         """Whether this stage changes anything."""
         return self.amp is not None
 
-    def __call__(self, seg: np.ndarray) -> None:
-        """Colour the next segment of the stem in place."""
+    def __call__(self, seg: np.ndarray, start: int = 0) -> None:
+        """Colour in place the next segment of the stem, which begins at sample ``start``."""
         if seg.size and self.amp is not None:
-            self.amp(seg)
+            self.amp(seg, start)
 
 
 def colour_whole(y: np.ndarray, timbre: Timbre, *, sr: int, ref: float) -> np.ndarray:

@@ -5,9 +5,9 @@ What makes a guitar heard as one, in the order the signal meets it:
 * the string: harmonic partials whose amplitudes carry the comb of the pick position and of
   the pickup position (a partial with a node where the string is picked or sensed is
   missing), each decaying at its own rate (higher partials die sooner);
-* the amplifier: gain into a saturating stage, a tube's asymmetric soft clip, one stage
-  for clean and crunch, two with a band-limiting filter between them for high gain. The
-  clipper is computed with first-order antiderivative anti-aliasing (ADAA), the classic way
+* the amplifier: its input voicing (a tightening high-pass and a mid hump), then gain into
+  a saturating stage, a tube's asymmetric soft clip; clean, crunch and high gain differ in
+  voicing, gain and asymmetry. The clipper is computed with first-order antiderivative anti-aliasing (ADAA), the classic way
   to distort at the base sample rate without the fold-back buzz of a plain waveshaper;
 * the cabinet, after the amplifier: a speaker's band-limited, resonant response (a
   low resonance, a mid scoop, a presence peak and a steep roll-off above ~5 kHz). The
@@ -46,11 +46,10 @@ def string_comb(ratios: np.ndarray, positions: tuple[float, ...]) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Voicing:
-    """An amplifier: input tightening, mid hump, gain stages and the tube's asymmetry."""
+    """An amplifier: input tightening, mid hump and the tube's asymmetry (the gain is the timbre's drive)."""
 
     tighten_hz: float        # first-order high-pass before the gain (a tight low end)
     hump: tuple[float, float, float]  # (Hz, dB, Q) peaking boost before the gain
-    stages: int              # 1: clean/crunch, 2: high gain
     bias: float              # asymmetry of the clip (even harmonics)
 
 
@@ -66,9 +65,9 @@ class Cabinet:
 
 
 AMPS: Mapping[str, Voicing] = MappingProxyType({
-    "clean": Voicing(tighten_hz=80.0, hump=(900.0, 1.0, 0.7), stages=1, bias=0.05),
-    "crunch": Voicing(tighten_hz=220.0, hump=(1300.0, 5.0, 0.8), stages=1, bias=0.12),
-    "high_gain": Voicing(tighten_hz=350.0, hump=(750.0, 5.0, 0.7), stages=2, bias=0.1),
+    "clean": Voicing(tighten_hz=80.0, hump=(900.0, 1.0, 0.7), bias=0.05),
+    "crunch": Voicing(tighten_hz=220.0, hump=(1300.0, 5.0, 0.8), bias=0.12),
+    "high_gain": Voicing(tighten_hz=400.0, hump=(1000.0, 6.0, 0.7), bias=0.1),
 })
 
 CABINETS: Mapping[str, Cabinet] = MappingProxyType({
@@ -110,14 +109,14 @@ def cabinet_sos(name: str, *, sr: int) -> np.ndarray:
     A resonant high-pass at the speaker's low resonance, the peaking filters, then a
     Butterworth low-pass pair and a resonant one at the cone's break-up edge: 6th-order
     above ``top_hz``, so the clipper's upper harmonics are gone and its buzz with them.
+    float32, like the stems it filters (second-order sections keep that exact enough).
     """
     cab = CABINETS[name]
     rows = [_resonant("high", cab.low_hz, cab.low_q, sr)]
     rows += [_peaking(f, db, q, sr) for f, db, q in cab.peaks]
     rows += list(signal.butter(4, cab.top_hz, btype="lowpass", fs=sr, output="sos"))
     rows.append(_resonant("low", cab.top_hz * 1.05, cab.top_q, sr))
-    sos = np.vstack(rows)
-    return sos
+    return np.vstack(rows).astype(np.float32)
 
 
 @lru_cache(maxsize=16)
@@ -126,15 +125,7 @@ def amp_input_sos(name: str, *, sr: int) -> np.ndarray:
     v = AMPS[name]
     rows = [signal.butter(1, v.tighten_hz, btype="highpass", fs=sr, output="sos")[0],
             _peaking(*v.hump, sr)]
-    sos = np.vstack(rows)
-    return sos
-
-
-@lru_cache(maxsize=16)
-def interstage_sos(*, sr: int) -> np.ndarray:
-    """The low-pass between two gain stages (a high-gain amp's coupling filters)."""
-    sos = signal.butter(1, 6500.0, btype="lowpass", fs=sr, output="sos")
-    return sos
+    return np.vstack(rows).astype(np.float32)
 
 
 def soft_clip(u: np.ndarray) -> np.ndarray:
@@ -186,11 +177,14 @@ def adaa_clip(x: np.ndarray, previous: float, *, bias: float = 0.0) -> tuple[np.
     du = np.diff(u)
     y = np.diff(big_f)
     close = np.abs(du) < np.float32(1e-3)
-    du[close] = 1.0
+    np.copyto(du, np.float32(1.0), where=close)
     y /= du
-    railed = (v[1:] == v[:-1]) & (np.abs(v[1:]) == 1.0)    # both beyond the same rail
-    y[railed] = v[1:][railed]
-    fix = np.flatnonzero(close & ~railed)
+    rail = v[1:]
+    railed = rail == v[:-1]
+    railed &= np.abs(rail) == np.float32(1.0)            # both beyond the same rail
+    np.copyto(y, rail, where=railed)
+    close &= ~railed
+    fix = np.flatnonzero(close)
     if fix.size:
         y[fix] = soft_clip(np.float32(0.5) * (u[fix] + u[fix + 1]))
     y -= np.float32(soft_clip(np.array([bias]))[0])
@@ -207,41 +201,54 @@ class Amp:
 
     ``pre`` scales the stem so that its expected peak sits at the drive's pre-gain;
     ``post`` scales the clipped signal back to the stem's level. State: the filters'
-    memories and the clipper's last input per stage.
+    memories and the clipper's last input.
     """
 
-    def __init__(self, amp: str, cabinet: str, *, sr: int, pre: float, post: float) -> None:
+    def __init__(self, amp: str, cabinet: str, *, sr: int, pre: float, post: float,
+                 quiet: np.ndarray | None = None) -> None:
         self.voicing = AMPS[amp] if amp else None
         self.pre, self.post = np.float32(pre), np.float32(post)
         self.input = amp_input_sos(amp, sr=sr) if amp else None
-        self.between = interstage_sos(sr=sr)
         self.cab = cabinet_sos(cabinet, sr=sr) if cabinet else None
-        self.zi_in = np.zeros((2, 2))
-        self.zi_between = np.zeros((1, 2))
-        self.zi_cab = np.zeros((self.cab.shape[0], 2)) if self.cab is not None else None
-        self.last = [0.0, 0.0]
-        self.started = False
+        self.zi_in = np.zeros((2, 2), dtype=np.float32)
+        self.zi_cab = np.zeros((self.cab.shape[0], 2), dtype=np.float32) if self.cab is not None else None
+        self.last = 0.0
+        self.quiet = np.zeros((0, 2), dtype=np.int64) if quiet is None else np.asarray(quiet, dtype=np.int64)
 
-    def __call__(self, seg: np.ndarray) -> None:
-        """Amplify, clip and play through the cabinet the next segment, in place.
+    def __call__(self, seg: np.ndarray, start: int = 0) -> None:
+        """Amplify, clip and play through the cabinet the segment starting at sample ``start``.
 
-        Until the first sound the amplifier is silent and its memories are exactly zero,
-        so a silent segment then is left as it is (a part waiting for its section costs
-        nothing); after that every segment is computed, so the result does not depend on
-        how the stem is cut into segments.
+        Within a ``quiet`` span (absolute samples where no note sounds and the filters'
+        ring has died away, given by the caller from the note data) the output is silence
+        and the memories are cleared without computing anything: a lead's rests and a part
+        waiting for its section cost nothing. The spans do not depend on how the stem is
+        cut into segments, so neither does the result.
         """
-        if not self.started:
-            if not np.any(seg):
-                return
-            self.started = True
+        end = start + seg.shape[0]
+        at = start
+        first = int(np.searchsorted(self.quiet[:, 1], start, side="right"))
+        for q0, q1 in self.quiet[first:]:
+            if q0 >= end:
+                break
+            if q0 > at:
+                self._process(seg[at - start:q0 - start])
+            self._clear()
+            at = max(at, min(int(q1), end))
+        if at < end:
+            self._process(seg[at - start:])
+
+    def _clear(self) -> None:
+        self.zi_in[:] = 0.0
+        if self.zi_cab is not None:
+            self.zi_cab[:] = 0.0
+        self.last = 0.0
+
+    def _process(self, seg: np.ndarray) -> None:
         x = seg
         if self.voicing is not None:
             v = self.voicing
             x, self.zi_in = signal.sosfilt(self.input, x * self.pre, zi=self.zi_in)
-            x, self.last[0] = adaa_clip(x, self.last[0], bias=v.bias)
-            if v.stages > 1:
-                x, self.zi_between = signal.sosfilt(self.between, x * np.float32(3.0), zi=self.zi_between)
-                x, self.last[1] = adaa_clip(x, self.last[1], bias=-v.bias)
+            x, self.last = adaa_clip(x, self.last, bias=v.bias)
             x = x * self.post
         if self.cab is not None:
             x, self.zi_cab = signal.sosfilt(self.cab, x, zi=self.zi_cab)

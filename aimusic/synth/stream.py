@@ -22,9 +22,11 @@ from .instruments import get_timbre
 from .levels import (driven_power, frame_length, frame_power, gated_level_db, note_power, spread,
                      timbre_calibration)
 from .notes import RenderNotes, drum_hit, key_velocity_hold, note_key, onsets, velocity_gain
+from .voice import rendered_length
 
 DRUM_VARIANTS = 3          # round-robin noise variants per piece and layer
 CHOKE_FADE_S = 0.008       # how fast a closing hi-hat silences an open one
+QUIET_AFTER_S = 0.1        # an amplifier's filters have rung out this long after the last sound
 
 
 @lru_cache(maxsize=1024)
@@ -63,7 +65,8 @@ class TrackStream:
             self._prepare_pitched(holds)
         self.notes = RenderNotes(self.uses())
         self.reach = rotary_reach(self.timbre, sr=sr) if self.timbre is not None else 0
-        self.colour = Colour(self.timbre, sr=sr, ref=self.peak) if self.timbre is not None else None
+        self.colour = (Colour(self.timbre, sr=sr, ref=self.peak, quiet=self._quiet_spans())
+                       if self.timbre is not None else None)
         self.buf = np.zeros(1 << 16, dtype=np.float32)
         self.scratch = np.empty(1 << 16, dtype=np.float32)
         self.base = 0      # sample index of buf[0]
@@ -108,6 +111,28 @@ class TrackStream:
             profiles.append(frame_power(self._hit(int(i)), sr=sr) if keep >= 0
                             else _hit_power(*key[:4], sr, tuned))
         self._predict(profiles, (1.0, 0.0, None))
+
+    def _quiet_spans(self) -> np.ndarray:
+        """(start, end) samples where no note of this pitched track sounds, nor has for QUIET_AFTER_S.
+
+        From the note data alone (onsets and rendered lengths), so the colour stage may skip
+        them whatever the chunking; empty for a track without an amplifier.
+        """
+        if self.timbre is None or not self.timbre.amp or not self.order.size:
+            return np.zeros((0, 2), dtype=np.int64)
+        starts = self.starts[self.order]
+        ends = starts + np.array([rendered_length(self.timbre, self.keys[int(i)][1],
+                                                  key_velocity_hold(self.keys[int(i)])[1], sr=self.sr)
+                                  for i in self.order], dtype=np.int64)
+        reach = np.maximum.accumulate(ends)                 # everything before has ended by then
+        margin = int(QUIET_AFTER_S * self.sr)
+        gap_from = np.concatenate([[0], reach[:-1] + margin])
+        gap_to = starts
+        spans = [(0, int(starts[0]))] if starts[0] > 0 else []
+        spans += [(int(a), int(b)) for a, b in zip(gap_from[1:], gap_to[1:]) if b - a > margin]
+        if reach[-1] + margin < self.n:
+            spans.append((int(reach[-1] + margin), self.n))
+        return np.array(spans, dtype=np.int64).reshape(-1, 2)
 
     def uses(self) -> dict[tuple, list[int]]:
         """Onset samples of every pitched note key this track plays (for a shared :class:`RenderNotes`)."""
@@ -182,7 +207,7 @@ class TrackStream:
         self._place_until(horizon)
         self._cover(horizon)
         if self.colour is not None and self.colour.active:
-            self.colour(self.buf[self.done - self.base:horizon - self.base])
+            self.colour(self.buf[self.done - self.base:horizon - self.base], self.done)
         self.done = horizon
         self.hi = max(self.hi, horizon)
         if self.reach:

@@ -126,6 +126,13 @@ def note_samples(timbre: Timbre, pitch: int, hold: int, *, sr: int) -> int:
     return max(min(n, int(timbre.max_seconds * sr)), int(0.01 * sr))
 
 
+def rendered_length(timbre: Timbre, pitch: int, hold: int, *, sr: int) -> int:
+    """Samples of the array :func:`render_note` returns for a note held ``hold`` samples."""
+    release = int(timbre.release * sr)
+    hold = min(hold, max(int(timbre.max_seconds * sr) - release, 1))  # over-long: release in time
+    return note_samples(timbre, pitch, hold, sr=sr)
+
+
 def _burst(n: int, *, sr: int, band: tuple[float, float], tau: float, rng: np.random.Generator) -> np.ndarray:
     """A short band-passed noise burst with a 1 ms raised-cosine onset (hammer, pick, click)."""
     m = min(n, int(8 * tau * sr) + 1)
