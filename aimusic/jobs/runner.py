@@ -56,7 +56,7 @@ class _Progress:
         self.deadline = time.monotonic() + settings.job_time_limit_s - max(0.0, elapsed)
         self.time_limit = settings.job_time_limit_s
         self.interval = max(0.25, min(2.0, settings.job_stale_s / 4))
-        self.last_beat = 0.0
+        self.last_beat = time.monotonic()  # the claim itself was the first heartbeat
 
     def __call__(self, fraction: float) -> None:
         """Called as the track renders: keep the claim alive, store progress, stop if told to."""
