@@ -258,3 +258,15 @@ def test_blues_lead_bends_toward_blue_notes_and_phrases_aab() -> None:
             assert all(t < 2.5 * bar + 0.1 for t in line(i))
     assert blue > 0.08 * total
 
+
+
+def test_blues_chorus_turns_around_in_its_eleventh_bar() -> None:
+    plan, score = make("blues", duration=120.0, seed=0, tempo=100)
+    chorus = next(s for s in plan.sections if s.kind == "A" and s.n_bars == 12)
+    bar = (chorus.start_bar + 10) * 4.0
+    root = next(c.chord.root for c in plan.chords if c.start <= bar < c.end)
+    tops = []
+    for beat in range(4):
+        hit = [n.pitch for n in score.track("harmony").notes if abs(n.start - (bar + beat)) < 0.05]
+        tops.append((max(hit) - root) % 12)
+    assert tops == [10, 9, 8, 7], tops          # flat seventh down to the fifth, chromatically

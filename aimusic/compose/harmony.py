@@ -170,17 +170,27 @@ def comp_triplet(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], bea
     """Blues piano: chords on every triplet eighth (the 12/8 feel), the backbeat leaning.
 
     The second bar of every two answers the lead (which calls in the first): its last beat
-    is a fill down the blues scale of the chord from its flat seventh, an octave up.
+    is a fill down the blues scale of the chord from its flat seventh, an octave up. The
+    eleventh bar of a 12-bar chorus, when it is one chord, is the turnaround: a voice
+    falling chromatically from the flat seventh to the fifth over the root.
     """
     notes: list[Note] = []
     vel = 0.36 + 0.3 * energy
+    origin = spans[0].start if spans else 0.0
     for span in spans:
         pitches = voice_chord(span.chord, register, voices=3)
+        base = register[1] - 10 - ((register[1] - 10 - span.chord.root) % 12)
+        bar_in_chorus = int((span.start - origin) // beats_per_bar) % 12
+        if bar_in_chorus == 10 and span.length >= beats_per_bar:
+            for k in range(beats_per_bar):
+                for j in (0, 2):
+                    notes += _chord_notes([base, base + 10 - min(k, 3)], span.start + k + j / 3.0, 0.3,
+                                          min(vel * (1.05 if j == 0 else 0.8), 1.0))
+            continue
         for beat in range(int(round(span.length))):
             b = span.start + beat
             answer = int(b // beats_per_bar) % 2 == 1 and (b % beats_per_bar) == beats_per_bar - 1
             if answer:
-                base = register[1] - 10 - ((register[1] - 10 - span.chord.root) % 12)
                 notes += [Note(b + j / 3.0, 0.3, base + step, min(vel * 1.1, 1.0))
                           for j, step in enumerate((10, 7, 6))]
                 continue
