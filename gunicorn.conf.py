@@ -24,7 +24,9 @@ bind = f"{_settings.host}:{_settings.port}"
 preload_app = True
 # WEB_CONCURRENCY is gunicorn's own variable for the number of worker processes.
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-worker_class = "gthread"
+# gthread, but each request is read whole in the event loop before a thread serves it, and the
+# server's own errors are JSON: slow clients cost a buffer, never a thread (aimusic/web/server.py).
+worker_class = "aimusic.web.server.BufferingWorker"
 # More threads than generation slots, so a request beyond the limit is answered 503 at once.
 threads = int(os.environ.get("GUNICORN_THREADS", str(_settings.max_concurrent_generations + 4)))
 # A worker whose main loop is silent this long is restarted; a 300 s track renders well within it.

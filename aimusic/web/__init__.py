@@ -25,7 +25,7 @@ from ..service import TrackService
 from ..jobs import make_queue
 from . import api, jobs, page, tracks
 from . import files
-from .errors import register_error_handlers
+from .errors import SECURITY_HEADERS, register_error_handlers
 
 access_log = logging.getLogger("aimusic.access")
 
@@ -59,9 +59,8 @@ def _start_request() -> None:
 def _finish_request(response: Response) -> Response:
     request_id = g.get("request_id") or uuid.uuid4().hex
     response.headers["X-Request-ID"] = request_id
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
-    response.headers.setdefault("X-Frame-Options", "DENY")
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
     elapsed_ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1e3
     if response.status_code == 413:
         response.headers["Connection"] = "close"  # the unread body must not be parsed as a next request

@@ -15,7 +15,16 @@ from werkzeug.exceptions import HTTPException
 
 from ..errors import ModelError, ParameterError
 
+try:   # the body stream of gunicorn raises these for a malformed body (a bad chunk size, a cut body)
+    from gunicorn.http.errors import NoMoreData, ParseException
+    BODY_ERRORS: tuple[type[BaseException], ...] = (ParseException, NoMoreData)
+except ImportError:   # pragma: no cover - served by another WSGI server
+    BODY_ERRORS = ()
+
 log = logging.getLogger("aimusic.web")
+
+# On every response, the app's and the HTTP server's own alike.
+SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY"}
 
 HTTP_CODES = {
     400: "invalid_request",
@@ -99,6 +108,10 @@ def _handle_model_error(exc: ModelError) -> Response:
 def _handle_unexpected(exc: Exception) -> Response:
     if isinstance(exc, HTTPException):
         return _handle_http_exception(exc)
+    if isinstance(exc, BODY_ERRORS):   # the client's malformed body, met while reading it: not a bug
+        log.warning("malformed request body [request %s]: %s", g.get("request_id"), exc)
+        return error_response(400, f"the request body is malformed: {str(exc)[:200]}",
+                              headers={"Connection": "close"})   # the rest of the stream cannot be parsed
     log.exception("unhandled error [request %s]", g.get("request_id"))
     return error_response(500, "internal error; quote the request id when reporting it")
 
