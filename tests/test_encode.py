@@ -183,3 +183,29 @@ def test_score_json_holds_every_note_and_validates_against_its_schema() -> None:
         seconds = score.tempo.seconds(np.array([n.start for n in t.notes]))
         assert np.allclose([n["start_s"] for n in part["notes"]], seconds, atol=1e-4)
         assert part["channel"] == (10 if t.is_drums else part["channel"])
+
+
+LONG_ENCODE = """
+import threading, numpy as np
+from aimusic.encode.audio import encoded_bytes
+y = (np.random.default_rng(0).standard_normal((int(90 * 44100), 2)) * 0.1).astype(np.float32)
+sizes = {}
+threading.stack_size(1 << 20)   # a server thread's stack, smaller than the main thread's
+def work():
+    for fmt in ("ogg", "mp3", "flac"):
+        sizes[fmt] = len(encoded_bytes(y, fmt=fmt, sr=44100))
+t = threading.Thread(target=work)
+t.start(); t.join()
+print(sorted(sizes))
+"""
+
+
+def test_long_tracks_encode_in_a_thread_without_overflowing_its_stack() -> None:
+    """90 s in a 1 MiB-stack thread (libsndfile's Vorbis encoder once crashed the process at 60 s)."""
+    import sys
+    from pathlib import Path
+
+    done = subprocess.run([sys.executable, "-c", LONG_ENCODE], capture_output=True, text=True, timeout=600,
+                          cwd=Path(__file__).resolve().parent.parent)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "['flac', 'mp3', 'ogg']"

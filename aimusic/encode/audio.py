@@ -25,6 +25,10 @@ MP3_BITRATE_KBPS = 320
 # libsndfile's compression level for Vorbis is 1 - quality: 0.3 is quality 0.7 (about 200 kbps)
 VORBIS_COMPRESSION = 0.3
 FLAC_COMPRESSION = 0.6    # libsndfile's level 0..1 (FLAC -5): lossless whatever it is
+# Frames handed to libsndfile per write. Its Vorbis encoder takes stack in proportion to one
+# write: a minute of stereo in one call overflows an 8 MiB stack (a segfault), and a worker
+# thread's stack is smaller still.
+WRITE_FRAMES = 1 << 14
 
 # (libsndfile container, subtype, extra keyword arguments of soundfile.SoundFile)
 _CODECS: dict[str, tuple[str, str, dict[str, Any]]] = {
@@ -80,7 +84,9 @@ def encode_audio(handle: BinaryIO, y: np.ndarray, *, fmt: str, sr: int, tags: Au
             out.title, out.comment, out.artist, out.software = tags.title, tags.comment, tags.artist, tags.software
         # The lossy encoders get the 16-bit samples as exact floats (pcm / 32768): libsndfile's
         # int16 path into LAME corrupts the signal (an error of -15 dB, peaks over full scale).
-        out.write(pcm if container == "FLAC" else pcm.astype(np.float32) / np.float32(32768.0))
+        for c0 in range(0, pcm.shape[0], WRITE_FRAMES):
+            block = pcm[c0:c0 + WRITE_FRAMES]
+            out.write(block if container == "FLAC" else block.astype(np.float32) / np.float32(32768.0))
 
 
 def encoded_bytes(y: np.ndarray, *, fmt: str, sr: int, tags: AudioTags | None = None) -> bytes:
