@@ -4,6 +4,13 @@ The generation slots are ``flock`` locks on N small files in a folder: the kerne
 counts them across every gunicorn worker process and releases a slot when its holder
 dies, so a killed worker can never leak one. Each acquisition opens its own file
 description, so threads of one process exclude each other too.
+
+The files are opened once, when the slots are made (in the gunicorn master, before it forks), and
+every acquisition reopens that same inode through ``/proc/self/fd``, not the path. Deleting the
+folder while slots are held (a clean-up of the output folder) then changes nothing: the inodes
+live on while a descriptor is open, so the workers of a server still count against the same N
+locks. A process started after the deletion creates new files, and the limit holds among the
+processes that share those.
 """
 from __future__ import annotations
 
@@ -27,15 +34,44 @@ class GenerationSlots:
             raise ValueError("MAX_CONCURRENT_GENERATIONS must be at least 1")
         self.lock_dir = Path(lock_dir)
         self.count = count
+        self._anchors: list[int | None] = [None] * count
+        try:
+            for index in range(count):
+                self._anchor(index)
+        except OSError:   # the folder is not writable yet: anchored on first use
+            pass
+
+    def __del__(self) -> None:
+        for fd in getattr(self, "_anchors", ()):
+            if fd is not None:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
 
     def _paths(self) -> list[Path]:
         return [self.lock_dir / f"slot-{i}.lock" for i in range(self.count)]
 
+    def _anchor(self, index: int) -> int:
+        """The descriptor that keeps slot ``index``'s inode alive for this process and its children."""
+        fd = self._anchors[index]
+        if fd is None:
+            self.lock_dir.mkdir(parents=True, exist_ok=True)
+            fd = self._anchors[index] = os.open(self._paths()[index], os.O_RDWR | os.O_CREAT, 0o644)
+        return fd
+
+    def _open(self, index: int) -> int:
+        """A new open file description of slot ``index``'s inode (its own flock), whatever became of the path."""
+        anchor = self._anchor(index)
+        try:
+            return os.open(f"/proc/self/fd/{anchor}", os.O_RDWR)
+        except FileNotFoundError:   # no /proc: fall back on the path
+            return os.open(self._paths()[index], os.O_RDWR | os.O_CREAT, 0o644)
+
     def _take(self) -> tuple[int, int] | None:
         """Lock the first free slot: its index and file descriptor, or None if all are busy."""
-        self.lock_dir.mkdir(parents=True, exist_ok=True)
-        for index, path in enumerate(self._paths()):
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        for index in range(self.count):
+            fd = self._open(index)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -71,11 +107,10 @@ class GenerationSlots:
         While it holds them no generation can start, so a caller that gets True knows that
         no process sharing the folder is between writing a file and recording it.
         """
-        self.lock_dir.mkdir(parents=True, exist_ok=True)
         held: list[int] = []
         try:
-            for path in self._paths():
-                fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            for index in range(self.count):
+                fd = self._open(index)
                 try:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except BlockingIOError:

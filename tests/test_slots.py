@@ -1,0 +1,70 @@
+"""Generation slots hold across the processes of a server even when their folder is deleted."""
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+
+import pytest
+
+from aimusic.slots import GenerationSlots, Overloaded
+
+
+def in_child(slots: GenerationSlots) -> str:
+    """Try to take a slot in a forked child (a gunicorn worker forked after the slots were made)."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:   # the child: report and leave at once, running nothing of the parent's
+        try:
+            with slots.acquire() as index:
+                os.write(write, f"got {index}".encode())
+        except Overloaded:
+            os.write(write, b"busy")
+        except BaseException as exc:   # noqa: BLE001 - reported to the parent
+            os.write(write, repr(exc).encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        answer = pipe.read().decode()
+    os.waitpid(pid, 0)
+    return answer
+
+
+@pytest.mark.parametrize("delete", ["folder", "files"])
+def test_deleting_the_lock_folder_while_slots_are_held_lets_no_more_in(tmp_path, delete):
+    lock_dir = tmp_path / ".locks"
+    slots = GenerationSlots(lock_dir, 2)
+    with contextlib.ExitStack() as held:
+        for _ in range(2):
+            held.enter_context(slots.acquire())
+        if delete == "folder":
+            shutil.rmtree(lock_dir)
+        else:
+            for path in lock_dir.iterdir():
+                path.unlink()
+        assert in_child(slots) == "busy"
+        assert in_child(slots) == "busy"
+        with pytest.raises(Overloaded), slots.acquire():
+            pass
+    assert in_child(slots) == "got 0"   # released as usual
+
+
+def test_one_slot_freed_after_the_deletion_is_one_slot(tmp_path):
+    slots = GenerationSlots(tmp_path / ".locks", 3)
+    with slots.acquire(), slots.acquire():
+        shutil.rmtree(tmp_path / ".locks")
+        with slots.acquire() as third:
+            assert third == 2
+            assert in_child(slots) == "busy"
+
+
+def test_slots_made_before_the_folder_is_writable_anchor_on_first_use(tmp_path):
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    slots = GenerationSlots(blocked / ".locks", 1)   # nothing can be created under a file
+    with pytest.raises(OSError), slots.acquire():
+        pass
+    blocked.unlink()
+    blocked.mkdir()
+    with slots.acquire():
+        assert in_child(slots) == "busy"
