@@ -12,7 +12,7 @@ is blended over the crossfade instead of jumping at the seam.
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -40,6 +40,41 @@ def tile_score(score: Score, copies: int, beats: float) -> Score:
     return replace(score, tracks=tracks, sections=sections, duration_s=float(score.tempo.seconds(copies * beats)))
 
 
+@dataclass(frozen=True)
+class LoopCut:
+    """Where the kept copy lies in the render of the repeated copies, and how it is closed."""
+
+    copies: int        # copies of the notes laid end to end
+    total: int         # samples rendered
+    start: int         # first sample of the kept copy
+    length: int        # samples kept: the loop's whole bars
+    crossfade: int     # samples of the closing crossfade
+
+
+def loop_cut(score: Score, beats: float, *, sr: int) -> LoopCut:
+    """The geometry of :func:`render_loop` for a loop of ``beats`` beats of ``score``."""
+    period = float(score.tempo.seconds(beats)) * sr           # samples per copy (not an integer in general)
+    n = int(round(period))
+    before = max(1, math.ceil(WRAP_S * sr / max(n, 1)))
+    xfade = max(1, min(int(CROSSFADE_S * sr), n // 4))
+    total = int(round(before * period)) + n + xfade + int(AFTER_S * sr)
+    return LoopCut(copies=math.ceil(total / period) + 1, total=total, start=int(round(before * period)), length=n,
+                   crossfade=xfade)
+
+
+def close_loop(audio: np.ndarray, cut: LoopCut) -> np.ndarray:
+    """The kept copy of ``audio`` (the render of the copies), its start crossfaded from what follows it.
+
+    Linear in ``audio``: closing each part's stem and summing is closing the summed mix.
+    """
+    kept = np.array(audio[cut.start:cut.start + cut.length], dtype=np.float32)
+    following = audio[cut.start + cut.length:cut.start + cut.length + cut.crossfade]
+    w = (0.5 + 0.5 * np.cos(np.pi * np.arange(cut.crossfade) / cut.crossfade)).astype(np.float32)  # 1 -> 0
+    w = w.reshape((-1,) + (1,) * (audio.ndim - 1))
+    kept[:cut.crossfade] = w * following + (np.float32(1.0) - w) * kept[:cut.crossfade]
+    return kept
+
+
 def render_loop(score: Score, style: StyleSpec, *, sr: int, beats: float | None = None) -> np.ndarray:
     """(n, 2) float32: the mastered loop of ``score``, ``n`` its whole bars in samples.
 
@@ -55,16 +90,6 @@ def render_loop(score: Score, style: StyleSpec, *, sr: int, beats: float | None 
         The loop's length in beats (its plan's bars); from the notes otherwise.
     """
     beats = loop_beats(score) if beats is None else float(beats)
-    period = float(score.tempo.seconds(beats)) * sr           # samples per copy (not an integer in general)
-    n = int(round(period))
-    before = max(1, math.ceil(WRAP_S * sr / max(n, 1)))
-    xfade = max(1, min(int(CROSSFADE_S * sr), n // 4))
-    total = int(round(before * period)) + n + xfade + int(AFTER_S * sr)
-    copies = math.ceil(total / period) + 1
-    audio = render_mix(tile_score(score, copies, beats), style, sr=sr, n_samples=total)
-    start = int(round(before * period))
-    kept = audio[start:start + n].copy()
-    following = audio[start + n:start + n + xfade]
-    w = (0.5 + 0.5 * np.cos(np.pi * np.arange(xfade) / xfade)).astype(np.float32)[:, None]  # 1 -> 0
-    kept[:xfade] = w * following + (np.float32(1.0) - w) * kept[:xfade]
-    return kept
+    cut = loop_cut(score, beats, sr=sr)
+    audio = render_mix(tile_score(score, cut.copies, beats), style, sr=sr, n_samples=cut.total)
+    return close_loop(audio, cut)

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pedalboard as pb
 
+from .loop import close_loop, loop_cut, tile_score
 from .mastering import db_to_gain
 from .mix import BUS_DB, CHUNK_S, StemSource, _kick_onsets, _strips, duck_envelope, master_eq, send_boards
 from .score import Score
@@ -136,7 +137,7 @@ def sum_figures(stems: dict[str, np.ndarray], mix: np.ndarray) -> tuple[float, f
 
 
 def render_part_stems(score: Score, style: StyleSpec, mix: np.ndarray, *, sr: int,
-                      folder: Path | None = None) -> PartStems:
+                      folder: Path | None = None, loop_beats: float | None = None) -> PartStems:
     """One stereo stem per part of ``score``, as long as and time-aligned with ``mix``.
 
     Parameters
@@ -150,12 +151,20 @@ def render_part_stems(score: Score, style: StyleSpec, mix: np.ndarray, *, sr: in
     folder : Path, optional
         Keep the stems in memory-mapped files there (a five-minute track has eight stems
         of 100 MB); in memory otherwise.
+    loop_beats : float, optional
+        ``score`` is a loop of this many beats, mixed by :func:`aimusic.loop.render_loop`: the
+        parts are rendered the same way (copies after copies) and closed the same way.
     """
     n = mix.shape[0]
-    with NOTE_CACHE.making_room(n > LONG_RENDER_S * sr):
-        sources = track_streams(score, sr=sr, n_samples=n)
-        parts = _render_parts(sources, score, style, sr=sr, n=n, folder=folder)
+    cut = loop_cut(score, loop_beats, sr=sr) if loop_beats is not None else None
+    rendered = score if cut is None else tile_score(score, cut.copies, loop_beats)
+    length = n if cut is None else cut.total
+    with NOTE_CACHE.making_room(length > LONG_RENDER_S * sr):
+        sources = track_streams(rendered, sr=sr, n_samples=length)
+        parts = _render_parts(sources, rendered, style, sr=sr, n=length, folder=folder)
     del sources
+    if cut is not None:
+        parts = {role: close_loop(stem, cut) for role, stem in parts.items()}
     bus = np.zeros((n, 2), dtype=np.float32)
     for stem in parts.values():
         bus += stem

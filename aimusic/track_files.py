@@ -204,7 +204,8 @@ class TrackFiles:
                                               key=plan.key.name, time_signature=meter, sample_rate=track.sample_rate)
 
                     def fill(handle: BinaryIO) -> None:
-                        write_stems(handle, track.score, style, pcm, sr=track.sample_rate, manifest=manifest)
+                        write_stems(handle, track.score, style, pcm, sr=track.sample_rate, manifest=manifest,
+                                    loop_beats=plan.total_beats if plan.loop else None)
                 else:
 
                     def fill(handle: BinaryIO, kind: str = kind) -> None:
@@ -232,6 +233,7 @@ class TrackFiles:
             handle.write(score_json_bytes(score, plan, loop=request.loop))
         else:
             write_stems(handle, score, plan.style, self.stored_mix(info), sr=info.sample_rate,
+                        loop_beats=plan.total_beats if plan.loop else None,
                         manifest=stems_manifest(track_id=info.id, style=info.style, seed=info.seed, tempo=info.tempo,
                                                 key=info.key, time_signature=info.time_signature,
                                                 sample_rate=info.sample_rate))
@@ -255,11 +257,14 @@ def stems_manifest(*, track_id: str, style: str, seed: int, tempo: int, key: str
 
 
 def write_stems(handle: BinaryIO, score: Any, style: str, mix_pcm: np.ndarray, *, sr: int,
-                manifest: dict[str, Any]) -> None:
-    """Render the part stems of ``score`` against the stored mix and write them as a zip."""
+                manifest: dict[str, Any], loop_beats: float | None = None) -> None:
+    """Render the part stems of ``score`` against the stored mix and write them as a zip.
+
+    ``loop_beats`` is the loop's length when the track is a loop (see :func:`render_part_stems`).
+    """
     mix = mix_pcm.astype(np.float32) / np.float32(32767.0)
     with tempfile.TemporaryDirectory(prefix="aimusic-stems-") as folder:
-        parts = render_part_stems(score, get_style(style), mix, sr=sr, folder=Path(folder))
+        parts = render_part_stems(score, get_style(style), mix, sr=sr, folder=Path(folder), loop_beats=loop_beats)
         instruments = {}
         for track in score.tracks:
             instruments.setdefault(track.role, []).append(track.instrument)

@@ -57,3 +57,15 @@ def test_stems_keep_each_part_in_its_place_in_the_mix() -> None:
     spectrum = np.abs(np.fft.rfft(bass))
     f = np.fft.rfftfreq(bass.size, 1.0 / SR)
     assert spectrum[f < 250].sum() > spectrum[f > 1000].sum()
+
+
+@pytest.mark.parametrize("style", ["ambient", "electronic"])
+def test_loop_stems_wrap_like_the_loop_and_sum_to_it(style: str) -> None:
+    """A loop's stems carry the tails of its end at their start, as the mix does, so they still sum to it."""
+    made = generate(GenerationRequest(style=style, duration=8.0, seed=9, loop=True), MarkovMelodist())
+    parts = render_part_stems(made.score, STYLES[style], made.audio, sr=SR, loop_beats=made.plan.total_beats)
+    assert all(stem.shape == made.audio.shape for stem in parts.stems.values())
+    assert parts.correlation > 0.999 and parts.residual_db < -30.0, (parts.correlation, parts.residual_db)
+    first = int(0.05 * SR)
+    assert float(np.sqrt(np.mean(sum(parts.stems.values())[:first] ** 2))) > 0.1 * float(
+        np.sqrt(np.mean(made.audio ** 2))), "the stems start with the loop's own tails"
