@@ -418,3 +418,160 @@ def test_row_offers_every_file_and_draws_the_score_with_a_playhead_that_follows(
     moved = playhead.evaluate("p => new DOMMatrix(getComputedStyle(p).transform).m41")
     assert start == 0.0 and moved > 0.0, "the playhead moves with the audio"
     assert page.console_problems == []
+
+
+# -- background jobs ------------------------------------------------------------------------------
+
+# What the newest job's row shows after each change the page makes to it: the bar's value, its
+# percentage text, and how many rows the library has at that moment.
+RECORD_JOB = """() => {
+    window.jobSeen = [];
+    const list = document.getElementById('job-list');
+    new MutationObserver(() => {
+        const row = list.firstElementChild;
+        if (!row) return;
+        window.jobSeen.push({value: row.querySelector('progress').value,
+                             text: row.querySelector('.job-percent').textContent,
+                             rows: document.querySelectorAll('#tracks > li').length});
+    }).observe(list, {subtree: true, childList: true, attributes: true, characterData: true});
+}"""
+
+
+def start_batch(page: sync_api.Page, style: str, duration: float, count: int, seed: int | None = None,
+                button: str = "Generate") -> dict[str, Any]:
+    """Fill the form for a batch, press ``button`` and return the job the API queued."""
+    page.select_option("#style", style)
+    page.fill("#duration", str(duration))
+    page.fill("#seed", "" if seed is None else str(seed))
+    page.fill("#batch", str(count))
+    with page.expect_response(lambda r: r.url.endswith("/api/jobs") and r.request.method == "POST") as answer:
+        page.get_by_role("button", name=button, exact=True).click()
+    assert answer.value.status == 202, answer.value.text()
+    return answer.value.json()
+
+
+def job_row(page: sync_api.Page, job_id: str) -> sync_api.Locator:
+    return page.locator(f"#job-list > li[data-id='{job_id}']")
+
+
+def wait_job_status(page: sync_api.Page, job_id: str, status: str, timeout: float = GENERATE_TIMEOUT_MS) -> None:
+    job_row(page, job_id).locator(f".job-status[data-status={status}]").wait_for(timeout=timeout)
+    assert job_row(page, job_id).locator(".job-status").text_content().lower() == status
+
+
+def assert_progress_rose(seen: list[dict[str, Any]]) -> None:
+    """The bar only went up, through values between 0 and 100, and ended full, saying so."""
+    values = [s["value"] for s in seen]
+    assert values == sorted(values), values
+    assert any(0 < v < 100 for v in values), f"no progress between start and end: {values}"
+    assert values[-1] == 100 and seen[-1]["text"] == "100 %", seen[-1]
+
+
+def test_batch_shows_rising_progress_and_its_tracks_join_the_library_as_they_finish(page, server):
+    open_page(page)
+    page.evaluate(RECORD_JOB)
+    rows_before = page.locator("#tracks > li").count()
+    queued = start_batch(page, "jazz", 2, 3, seed=51)
+    assert queued["requests"] == 3
+    bar = job_row(page, queued["id"]).get_by_role("progressbar", name="Progress of Batch of 3 tracks", exact=False)
+    bar.wait_for()
+    assert "Jazz · 2 s · seeds 51–53" in job_row(page, queued["id"]).text_content()
+    wait_job_status(page, queued["id"], "done")
+
+    seen = page.evaluate("window.jobSeen")
+    assert_progress_rose(seen)
+    assert any(0 < s["value"] < 100 and s["rows"] > rows_before for s in seen), \
+        "a track joined the library before the batch ended"
+    assert bar.evaluate("p => [p.value, p.max]") == [100, 100]
+    assert job_row(page, queued["id"]).locator(".job-count").text_content() == "3 of 3 tracks made"
+    assert job_row(page, queued["id"]).get_by_role("button", name="Cancel").count() == 0, "nothing left to cancel"
+
+    job = server.get(f"/api/jobs/{queued['id']}").json()
+    made = [t["id"] for t in job["tracks"]]
+    assert row_ids(page)[:3] == made[::-1], "newest first, without a reload"
+    assert [row_fields(page, i)["seed"] for i in made] == ["51", "52", "53"]
+    assert "done (3 tracks made)" in page.text_content("#status")
+
+    # A finished job leaves the panel when dismissed, and is not shown again after a reload.
+    job_row(page, queued["id"]).get_by_role("button", name="Dismiss").click()
+    assert job_row(page, queued["id"]).count() == 0 and page.is_visible("#jobs-empty")
+    open_page(page)
+    assert job_row(page, queued["id"]).count() == 0
+    assert row_ids(page)[:3] == made[::-1]
+    assert not page.console_problems
+
+
+def test_a_running_batch_is_followed_again_after_a_reload_and_can_be_cancelled(page, server):
+    before = set(api_ids(server))
+    open_page(page)
+    queued = start_batch(page, "rock", 12, 6, button="Generate in background")
+    row_ = job_row(page, queued["id"])
+    row_.locator(".job-count").filter(has_not_text="0 of 6").wait_for(timeout=GENERATE_TIMEOUT_MS)
+
+    open_page(page)  # the job is still running: the page shows it again and streams on
+    wait_job_status(page, queued["id"], "running")
+    bar = row_.get_by_role("progressbar")
+    shown = bar.evaluate("p => p.value")
+    page.wait_for_function("([p, v]) => p.value > v", arg=[bar.element_handle(), shown], timeout=60_000)
+    assert 0 < shown < 100
+
+    row_.get_by_role("button", name="Cancel").click()
+    wait_job_status(page, queued["id"], "cancelled")
+    job = server.get(f"/api/jobs/{queued['id']}").json()
+    assert job["status"] == "cancelled"
+    made = [t["id"] for t in job["tracks"]]
+    assert 1 <= len(made) < 6
+    assert row_.locator(".job-count").text_content() == f"{len(made)} of 6 tracks made"
+    assert [i for i in row_ids(page) if i not in before] == made[::-1], "the tracks made before the cancel"
+    assert set(api_ids(server)) - before == set(made), "and no more were made"
+    assert page.get_by_role("button", name="Cancel").count() == 0
+
+    open_page(page)
+    assert job_row(page, queued["id"]).count() == 0, "an ended job is not followed again"
+    assert [i for i in row_ids(page) if i not in before] == made[::-1]
+    assert not page.console_problems
+
+
+def test_batch_count_and_the_apis_errors_for_a_batch_mark_the_field(page):
+    open_page(page)
+    page.fill("#duration", "1")
+    page.fill("#batch", "51")
+    page.click("#generate")
+    page.wait_for_selector("#error:not([hidden])")
+    assert "1 to 50" in page.text_content("#error")
+    assert page.get_attribute("#batch", "aria-invalid") == "true"
+
+    page.fill("#batch", "2")
+    page.fill("#key", "H major")
+    with page.expect_response(lambda r: r.url.endswith("/api/jobs")) as answer:
+        page.click("#generate")
+    assert answer.value.status == 400
+    page.wait_for_function("() => document.getElementById('error').textContent.includes('requests[0].key')")
+    assert page.get_attribute("#key", "aria-invalid") == "true"
+    assert page.get_attribute("#batch", "aria-invalid") is None
+    assert page.locator("#job-list > li").count() == 0
+    assert all("400" in p for p in page.console_problems), page.console_problems
+
+
+def test_batch_progress_streams_with_a_key(browser, keys_server):
+    key = create_key(keys_server, "carol")
+    with open_context(browser, keys_server.base_url) as page:
+        page.goto("/")
+        page.wait_for_selector("#api-key")
+        use_key(page, key)
+        page.wait_for_selector("body[data-ready=true]")
+        page.wait_for_selector("#library[aria-busy=false]")
+        page.evaluate(RECORD_JOB)
+        with page.expect_request(lambda r: r.url.endswith("/events")) as stream:
+            queued = start_batch(page, "blues", 2, 3, seed=61)
+        # EventSource cannot send the key: the page reads the stream with fetch().
+        assert stream.value.resource_type == "fetch"
+        assert stream.value.headers.get("authorization") == f"Bearer {key}"
+        wait_job_status(page, queued["id"], "done")
+        assert_progress_rose(page.evaluate("window.jobSeen"))
+
+        made = [t["id"] for t in keys_server.get(
+            f"/api/jobs/{queued['id']}", headers={"Authorization": f"Bearer {key}"}).json()["tracks"]]
+        assert len(made) == 3 and row_ids(page) == made[::-1]
+        assert row(page, made[0]).get_by_role("button", name="Play").is_visible(), "audio fetched with the key on demand"
+        assert not page.console_problems

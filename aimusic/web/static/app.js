@@ -1,5 +1,5 @@
 // The page talks to the same JSON API as every other client: GET / (auth mode and limits),
-// /api/styles, /api/generate and /api/tracks.
+// /api/styles, /api/generate and /api/tracks (and /api/jobs, in jobs.js).
 //
 // The library lists this key's tracks (with keys off, all tracks), newest first, a page at a
 // time. The page size is 20 unless the page's address says otherwise: /?page_size=5 (1 to the
@@ -76,11 +76,12 @@ function setStatus(message) {
   $("status").textContent = message;
 }
 
-// Mark the form fields the API named in its error, so the user sees which one to fix.
+// Mark the form fields the API named in its error, so the user sees which one to fix. A batch's
+// errors name "requests[i].field": every copy comes from the same form field.
 function markInvalid(details) {
   for (const input of $("generate-form").querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
   for (const detail of details || []) {
-    const input = $("generate-form").elements.namedItem(detail.field);
+    const input = $("generate-form").elements.namedItem(String(detail.field).replace(/^requests\[\d+\]\./, ""));
     if (input) input.setAttribute("aria-invalid", "true");
   }
 }
@@ -97,6 +98,12 @@ function formatLength(seconds) {
 }
 
 // --- the form ----------------------------------------------------------------------------------
+
+// Both ways of generating (now, or in the background) are open or closed together.
+function setGenerateEnabled(enabled) {
+  $("generate").disabled = !enabled;
+  $("generate-background").disabled = !enabled;
+}
 
 // The service's limits (MAX_DURATION and the tempo range) set the form's, so the default values
 // are always ones the service accepts.
@@ -185,10 +192,10 @@ function hideResult() {
 
 async function generate(event) {
   event.preventDefault();
+  if (batchCount() !== 1) return submitJob();  // a batch is a job (jobs.js), which also reports a bad count
   showError("");
   markInvalid([]);
-  const button = $("generate");
-  button.disabled = true;
+  setGenerateEnabled(false);
   const epoch = state.epoch;
   const started = performance.now();
   const tick = setInterval(() => {
@@ -212,7 +219,7 @@ async function generate(event) {
     showError("Could not generate: " + err.message);
   } finally {
     clearInterval(tick);
-    button.disabled = state.auth === "keys" && !state.key;
+    setGenerateEnabled(!(state.auth === "keys" && !state.key));
   }
 }
 
@@ -305,6 +312,7 @@ function clearLibrary() {
   for (const id of tracks.keys()) releaseAudio(id);
   tracks.clear();
   $("tracks").replaceChildren();
+  clearJobs();  // jobs.js: they are the old key's too
   $("load-more").hidden = true;
   if (!$("result").hidden) hideResult();
   updateEmpty();
@@ -408,7 +416,7 @@ function keyRejected(message) {
   storeKey("");  // a key the service refuses is not kept for the next visit
   state.key = "";
   clearLibrary();
-  $("generate").disabled = true;
+  setGenerateEnabled(false);
   $("library-scope").textContent = "Enter a valid API key to see your tracks.";
   showError(message);
   $("api-key").focus();
@@ -431,7 +439,7 @@ function forgetKey() {
   state.key = "";
   $("api-key").value = "";
   clearLibrary();
-  $("generate").disabled = true;
+  setGenerateEnabled(false);
   $("library-scope").textContent = "Enter your API key to see your tracks.";
   setStatus("The key is no longer kept in this browser.");
   $("api-key").focus();
@@ -446,6 +454,7 @@ async function connect() {
   try {
     if (!state.styles.length) await loadStyles();
     await loadPage();
+    resumeJobs();  // jobs.js: this key's jobs still running, followed again (reports its own errors)
   } catch (err) {
     setBusy(false);
     if (err.status === 401) return keyRejected(err.message);
@@ -453,7 +462,7 @@ async function connect() {
   }
   $("library-scope").textContent = state.auth === "keys"
     ? "Tracks made with this key, newest first." : "Every track of this service, newest first.";
-  $("generate").disabled = false;
+  setGenerateEnabled(true);
   document.body.dataset.ready = "true";
 }
 
@@ -464,7 +473,7 @@ async function start() {
   $("forget-key").addEventListener("click", forgetKey);
   $("load-more").addEventListener("click", loadMore);
   document.addEventListener("click", downloadWithKey);
-  $("generate").disabled = true;  // until the styles are known
+  setGenerateEnabled(false);  // until the styles are known
 
   let info;
   try {
