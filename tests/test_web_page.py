@@ -522,6 +522,9 @@ def test_a_running_batch_is_followed_again_after_a_reload_and_can_be_cancelled(p
     made = [t["id"] for t in job["tracks"]]
     assert 1 <= len(made) < 6
     assert row_.locator(".job-count").text_content() == f"{len(made)} of 6 tracks made"
+    stopped = bar.evaluate("p => p.value")
+    assert shown < stopped < 100, "the bar stays where the job stopped"
+    assert row_.locator(".job-percent").text_content() == f"{round(stopped)} %"
     assert [i for i in row_ids(page) if i not in before] == made[::-1], "the tracks made before the cancel"
     assert set(api_ids(server)) - before == set(made), "and no more were made"
     assert page.get_by_role("button", name="Cancel").count() == 0

@@ -163,9 +163,12 @@ function showJob(job, summary) {
 
 function renderJob(view) {
   const { job, row } = view;
-  const percent = Math.round(job.progress * 100);
-  row.querySelector("progress").value = job.progress * 100;
-  row.querySelector(".job-percent").textContent = percent + " %";
+  // The service reports a cancelled job as complete (progress 1): the bar stays where the job
+  // stopped, so it shows how much was made. A failed one stays put as well.
+  if (job.status === "done" || ACTIVE.has(job.status)) {
+    row.querySelector("progress").value = job.progress * 100;
+    row.querySelector(".job-percent").textContent = Math.round(job.progress * 100) + " %";
+  }
   const status = row.querySelector(".job-status");
   const shown = view.cancelling && ACTIVE.has(job.status) ? "cancelling" : job.status;
   status.dataset.status = shown;
