@@ -65,42 +65,50 @@ def tempo_events(score: Score, end_beat: float) -> list[tuple[float, int]]:
     return events or [(0.0, int(round(score.tempo.seconds_per_beat * 1e6)))]
 
 
-def _delta(events: list[tuple[int, int, mido.Message | mido.MetaMessage]]) -> mido.MidiTrack:
+_Event = tuple[int, int, str, dict]   # (tick, order at that tick, message type, its fields)
+
+
+def _delta(events: list[_Event]) -> mido.MidiTrack:
+    """A track of ``events`` in time order, each message made once with its delta time."""
     track = mido.MidiTrack()
     now = 0
-    for tick, _, msg in sorted(events, key=lambda e: (e[0], e[1])):
-        track.append(msg.copy(time=tick - now))
+    for tick, _, kind, fields in sorted(events, key=lambda e: (e[0], e[1])):
+        make = mido.Message if kind in _CHANNEL_MESSAGES else mido.MetaMessage
+        track.append(make(kind, time=tick - now, **fields))
         now = tick
     return track
 
 
+_CHANNEL_MESSAGES = {"note_on", "note_off", "program_change", "control_change"}
+
+
 def _conductor(score: Score) -> mido.MidiTrack:
-    events: list[tuple[int, int, mido.Message | mido.MetaMessage]] = [
-        (0, 0, mido.MetaMessage("track_name", name="conductor")),
-        (0, 1, mido.MetaMessage("time_signature", numerator=score.beats_per_bar, denominator=score.beat_unit)),
-        (0, 2, mido.MetaMessage("key_signature", key=key_signature_name(parse_key(score.key_name)))),
+    events: list[_Event] = [
+        (0, 0, "track_name", {"name": "conductor"}),
+        (0, 1, "time_signature", {"numerator": score.beats_per_bar, "denominator": score.beat_unit}),
+        (0, 2, "key_signature", {"key": key_signature_name(parse_key(score.key_name))}),
     ]
     for beat, us in tempo_events(score, max(score.end_beat(), 1.0)):
-        events.append((int(round(beat * TICKS_PER_BEAT)), 3, mido.MetaMessage("set_tempo", tempo=us)))
+        events.append((int(round(beat * TICKS_PER_BEAT)), 3, "set_tempo", {"tempo": us}))
     for label, beat in score.sections:
-        events.append((int(round(beat * TICKS_PER_BEAT)), 4, mido.MetaMessage("marker", text=label)))
+        events.append((int(round(beat * TICKS_PER_BEAT)), 4, "marker", {"text": label}))
     return _delta(events)
 
 
 def _part(track: Track, channel: int) -> mido.MidiTrack:
-    events: list[tuple[int, int, mido.Message | mido.MetaMessage]] = [
-        (0, 0, mido.MetaMessage("track_name", name=track.name)),
-        (0, 1, mido.MetaMessage("instrument_name", name=track.instrument.replace("_", " "))),
-        (0, 2, mido.Message("program_change", program=program_of(track), channel=channel)),
-        (0, 3, mido.Message("control_change", control=10, channel=channel,
-                            value=int(np.clip(round(64 + 63 * track.pan), 0, 127)))),
+    events: list[_Event] = [
+        (0, 0, "track_name", {"name": track.name}),
+        (0, 1, "instrument_name", {"name": track.instrument.replace("_", " ")}),
+        (0, 2, "program_change", {"program": program_of(track), "channel": channel}),
+        (0, 3, "control_change", {"control": 10, "channel": channel,
+                                  "value": int(np.clip(round(64 + 63 * track.pan), 0, 127))}),
     ]
     for n in track.notes:   # at one tick, note-offs (order 4) come before note-ons (order 5)
         on = int(round(n.start * TICKS_PER_BEAT))
         off = max(on + 1, int(round(n.end * TICKS_PER_BEAT)))
         velocity = max(1, min(127, int(round(n.velocity * 127))))
-        events.append((on, 5, mido.Message("note_on", note=n.pitch, velocity=velocity, channel=channel)))
-        events.append((off, 4, mido.Message("note_off", note=n.pitch, velocity=0, channel=channel)))
+        events.append((on, 5, "note_on", {"note": n.pitch, "velocity": velocity, "channel": channel}))
+        events.append((off, 4, "note_off", {"note": n.pitch, "velocity": 0, "channel": channel}))
     return _delta(events)
 
 
