@@ -535,6 +535,22 @@ def test_a_running_batch_is_followed_again_after_a_reload_and_can_be_cancelled(p
     assert not page.console_problems
 
 
+def test_more_jobs_than_streams_all_end_with_their_tracks_in_the_library(page, server):
+    open_page(page)
+    # The page streams two jobs at a time (a browser has six connections to a host) and polls
+    # for the others: every one of them still ends and brings its track.
+    queued = [start_batch(page, "classical", 1, 1, seed=70 + n, button="Generate in background") for n in range(4)]
+    for job in queued:
+        wait_job_status(page, job["id"], "done")
+    assert page.eval_on_selector_all("#job-list > li", "rows => rows.map(r => r.dataset.id)") == \
+        [job["id"] for job in reversed(queued)], "newest job first"
+    made = [server.get(f"/api/jobs/{job['id']}").json()["tracks"][0] for job in queued]
+    newest_first = sorted(made, key=lambda t: t["created_at"], reverse=True)
+    assert row_ids(page)[:4] == [t["id"] for t in newest_first]
+    assert {row_fields(page, t["id"])["seed"] for t in made} == {"70", "71", "72", "73"}
+    assert not page.console_problems
+
+
 def test_batch_count_and_the_apis_errors_for_a_batch_mark_the_field(page):
     open_page(page)
     page.fill("#duration", "1")
