@@ -1,8 +1,9 @@
 """A seamless loop from a loop Score: rendered as it sounds when it repeats, then closed with a crossfade.
 
 The loop's notes are laid end to end several times and the whole is rendered and mixed like
-any piece; the copy kept is one that follows whole earlier copies, so it starts with the
-tails (notes, reverb, delay echoes, compressors' state) the loop's own ending leaves. Its
+any piece; the copy kept is one that follows at least ``WRAP_S`` of earlier copies, so it
+starts with the tails (notes, reverb, delay echoes, compressors' state) the loop's own ending
+leaves. Its
 last sample is followed, in the render, by the first of the next copy; the first
 ``CROSSFADE_S`` of the kept copy are crossfaded from that true continuation into the copy
 itself, so playing the file again from its start continues its end sample by sample. What
@@ -17,7 +18,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .mix import render_mix
-from .score import Score, Track
+from .score import Note, Score, Track
 from .styles import StyleSpec
 
 WRAP_S = 6.0           # tails at least this long are carried over from the copies before
@@ -31,13 +32,27 @@ def loop_beats(score: Score) -> float:
     return float(bars * score.beats_per_bar)
 
 
-def tile_score(score: Score, copies: int, beats: float) -> Score:
-    """``score`` with its notes repeated ``copies`` times, each copy ``beats`` after the last."""
-    tracks = [Track(name=t.name, instrument=t.instrument, role=t.role, pan=t.pan, gain_db=t.gain_db,
-                    notes=[replace(n, start=n.start + k * beats) for k in range(copies) for n in t.notes])
-              for t in score.tracks]
-    sections = [(label, start + k * beats) for k in range(copies) for label, start in score.sections]
-    return replace(score, tracks=tracks, sections=sections, duration_s=float(score.tempo.seconds(copies * beats)))
+def tile_score(score: Score, copies: int, beats: float, *, offset: float = 0.0) -> Score:
+    """``score`` with its notes repeated ``copies`` times, each copy ``beats`` after the last.
+
+    The whole is moved ``offset`` beats earlier: notes that then end before the start are left
+    out, and a note still sounding at the start starts there (it only warms the render up).
+    """
+    def shifted(n: Note, k: int) -> Note | None:
+        start, end = n.start + k * beats - offset, n.end + k * beats - offset
+        if end <= 0.0:
+            return None
+        return replace(n, start=start, length=n.length) if start >= 0.0 else replace(n, start=0.0, length=end)
+
+    tracks = []
+    for t in score.tracks:
+        notes = [m for k in range(copies) for n in t.notes if (m := shifted(n, k)) is not None]
+        tracks.append(Track(name=t.name, instrument=t.instrument, role=t.role, pan=t.pan, gain_db=t.gain_db,
+                            notes=notes))
+    sections = [(label, start + k * beats - offset) for k in range(copies) for label, start in score.sections
+                if start + k * beats - offset >= 0.0]
+    return replace(score, tracks=tracks, sections=sections,
+                   duration_s=float(score.tempo.seconds(copies * beats - offset)))
 
 
 @dataclass(frozen=True)
@@ -45,6 +60,7 @@ class LoopCut:
     """Where the kept copy lies in the render of the repeated copies, and how it is closed."""
 
     copies: int        # copies of the notes laid end to end
+    offset: float      # beats of the first copies left out of the render (a long loop needs only its tail)
     total: int         # samples rendered
     start: int         # first sample of the kept copy
     length: int        # samples kept: the loop's whole bars
@@ -52,14 +68,21 @@ class LoopCut:
 
 
 def loop_cut(score: Score, beats: float, *, sr: int) -> LoopCut:
-    """The geometry of :func:`render_loop` for a loop of ``beats`` beats of ``score``."""
-    period = float(score.tempo.seconds(beats)) * sr           # samples per copy (not an integer in general)
+    """The geometry of :func:`render_loop` for a loop of ``beats`` beats of ``score`` (constant tempo).
+
+    The kept copy follows whole copies that last at least ``WRAP_S``; of those, only the last
+    ``WRAP_S`` are rendered (a five-minute loop is not rendered twice).
+    """
+    spb = score.tempo.seconds_per_beat
+    period = beats * spb * sr                                  # samples per copy (not an integer in general)
     n = int(round(period))
     before = max(1, math.ceil(WRAP_S * sr / max(n, 1)))
+    offset = max(0.0, before * beats - WRAP_S / spb)
     xfade = max(1, min(int(CROSSFADE_S * sr), n // 4))
-    total = int(round(before * period)) + n + xfade + int(AFTER_S * sr)
-    return LoopCut(copies=math.ceil(total / period) + 1, total=total, start=int(round(before * period)), length=n,
-                   crossfade=xfade)
+    start = int(round((before * beats - offset) * spb * sr))
+    total = start + n + xfade + int(AFTER_S * sr)
+    return LoopCut(copies=math.ceil((offset * spb * sr + total) / period) + 1, offset=offset, total=total,
+                   start=start, length=n, crossfade=xfade)
 
 
 def close_loop(audio: np.ndarray, cut: LoopCut) -> np.ndarray:
@@ -91,5 +114,6 @@ def render_loop(score: Score, style: StyleSpec, *, sr: int, beats: float | None 
     """
     beats = loop_beats(score) if beats is None else float(beats)
     cut = loop_cut(score, beats, sr=sr)
-    audio = render_mix(tile_score(score, cut.copies, beats), style, sr=sr, n_samples=cut.total)
+    audio = render_mix(tile_score(score, cut.copies, beats, offset=cut.offset), style, sr=sr,
+                       n_samples=cut.total)
     return close_loop(audio, cut)

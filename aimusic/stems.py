@@ -157,7 +157,7 @@ def render_part_stems(score: Score, style: StyleSpec, mix: np.ndarray, *, sr: in
     """
     n = mix.shape[0]
     cut = loop_cut(score, loop_beats, sr=sr) if loop_beats is not None else None
-    rendered = score if cut is None else tile_score(score, cut.copies, loop_beats)
+    rendered = score if cut is None else tile_score(score, cut.copies, loop_beats, offset=cut.offset)
     length = n if cut is None else cut.total
     with NOTE_CACHE.making_room(length > LONG_RENDER_S * sr):
         sources = track_streams(rendered, sr=sr, n_samples=length)
