@@ -249,3 +249,31 @@ def test_another_keys_track_files_are_404(make_app, database_url):
     made = library.get_track(db, alice["id"]).files
     for f in made:
         assert_error(client.get(f"/api/download/{f.filename}", headers=bearer(keys["bob"])), 404, "not_found")
+
+
+def test_under_gunicorn_concurrent_first_requests_get_one_complete_file(server):
+    made = server.post_json("/api/generate", {"style": "rock", "duration": 3, "seed": 40})
+    assert made.status == 201, made.body
+    track = made.json()
+    answers: dict[str, list] = {"mp3": [], "stems": []}
+    urls = {"mp3": track["links"]["audio"]["mp3"], "stems": track["links"]["stems"]}
+    barrier = threading.Barrier(6)
+
+    def fetch(kind: str) -> None:
+        barrier.wait()
+        answers[kind].append(server.get(urls[kind]))
+
+    threads = [threading.Thread(target=fetch, args=(kind,)) for kind in ("mp3", "stems") for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for kind, got in answers.items():
+        assert [a.status for a in got] == [200, 200, 200], [a.body[:200] for a in got]
+        assert len({a.body for a in got}) == 1, f"{kind}: every answer is the same complete file"
+        assert int(got[0].headers["content-length"]) == len(got[0].body)
+    names = sorted(p.name for p in server.output_dir.iterdir() if track["id"] in p.name)
+    assert names == sorted([track["filename"], f"rock_{track['id']}.mp3", f"rock_{track['id']}_stems.zip"])
+    assert not [p for p in server.output_dir.iterdir() if p.name.startswith(".partial-")]
+    ranged = server.get(urls["mp3"], headers={"Range": "bytes=0-15"})
+    assert ranged.status == 206 and ranged.body == answers["mp3"][0].body[:16]
