@@ -90,6 +90,7 @@ def index() -> Response:
             "download": "GET /api/download/<filename>",
             "tracks": "GET /api/tracks",
             "track": "GET|DELETE /api/tracks/<id>",
+            "track_files": "GET /api/tracks/<id>/audio.<wav|flac|mp3|ogg>, score.mid, score.json, stems.zip",
             "jobs": "POST|GET /api/jobs",
             "openapi": "GET /openapi.json",
             "page": "GET / (Accept: text/html)",
