@@ -65,7 +65,10 @@ def _aware(value: datetime | None) -> datetime | None:
 
 def _info(row: Job, items: list[JobItem]) -> JobInfo:
     n = max(1, len(row.requests))
-    done = sum(1.0 if i.status in TERMINAL else float(i.progress) for i in items)
+    # A finished request counts whole, a running one by its progress, a cancelled one not at
+    # all: a cancelled job shows how far it got.
+    done = sum(1.0 if i.status in ("done", "failed") else 0.0 if i.status == "cancelled" else float(i.progress)
+               for i in items)
     progress = 1.0 if row.status == "done" else min(1.0, done / n)
     errors = [{"index": i.idx, "error": i.error} for i in items if i.error is not None]
     tracks = {str(i.idx): i.track_id for i in items if i.track_id is not None}
@@ -211,7 +214,7 @@ def _settle(session, job_id: str) -> None:  # noqa: ANN001 - a Session
     if open_items:
         return
     job.status = "cancelled" if job.cancel_requested else "done"
-    job.progress = 1.0
+    job.progress = 1.0 if job.status == "done" else job.progress
     job.finished_at = utc_now()
     if job.cancel_requested and job.reason is None:
         job.reason = "cancelled"

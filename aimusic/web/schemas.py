@@ -334,6 +334,7 @@ class RequestLimits(BaseModel):
     tempo: tuple[int, int]
     temperature: tuple[float, float]
     page_size: tuple[int, int] = Field(description="limit of GET /api/tracks.")
+    batch: tuple[int, int] = Field((1, 50), description="Requests in one job of POST /api/jobs.")
 
 
 SystemInfo.model_rebuild()
