@@ -46,3 +46,15 @@ def post_worker_init(worker):  # noqa: ANN001 - gunicorn hook signature
     jobs = getattr(worker.wsgi, "extensions", {}).get("aimusic_jobs")
     if jobs is not None:
         jobs.start()
+
+
+def child_exit(server, worker):  # noqa: ANN001 - gunicorn hook signature
+    """A worker killed mid-write leaves a temporary file: the master removes it now, not in an hour."""
+    if not server.cfg.preload_app:
+        return
+    svc = getattr(server.app.wsgi(), "extensions", {}).get("aimusic")
+    if svc is not None:
+        removed = svc.store.remove_stale_temp_files()
+        if removed:
+            server.log.warning("removed %d temporary file(s) of worker %s, which exited mid-write", removed,
+                               worker.pid)

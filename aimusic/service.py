@@ -10,6 +10,7 @@ without a row, which :meth:`TrackService.reconcile` removes at the next start.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import secrets
@@ -36,6 +37,8 @@ log = logging.getLogger("aimusic.service")
 LOCK_DIR_NAME = ".locks"
 ORPHAN_GRACE_S = 120.0  # a file without a row this old is an orphan even while others generate
 MEDIA_TYPES = {"wav": "audio/wav"}
+FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)  # disk full, quota, file-size limit
+FULL_RECHECK_S = 60.0  # after a write failed for room, report degraded this long before trying again
 
 
 class Unavailable(Exception):
@@ -131,6 +134,7 @@ class TrackService:
         self._melodist_info = melodist_info
         self._model_hash: str | None = None
         self._load_lock = threading.Lock()
+        self._out_of_room: tuple[str, float] | None = None  # why the last write failed for room, and when
 
     # -- start-up ---------------------------------------------------------------------------
 
@@ -209,6 +213,13 @@ class TrackService:
             free = shutil.disk_usage(self.output_dir).free
         except OSError as exc:
             return OutputStatus(False, 0, f"output folder is not writable: {exc.strerror or exc}")
+        longest = int(self.settings.max_duration * SAMPLE_RATE * 4)  # one 16-bit stereo WAV of MAX_DURATION
+        if free < longest:
+            return OutputStatus(False, int(free), f"output folder is full: {free} bytes free, a track may need "
+                                                  f"{longest}")
+        failed = self._out_of_room
+        if failed is not None and time.monotonic() - failed[1] < FULL_RECHECK_S:
+            return OutputStatus(False, int(free), failed[0])
         return OutputStatus(True, int(free))
 
     def database_status(self) -> tuple[bool, str | None]:
@@ -289,7 +300,12 @@ class TrackService:
             raise Unavailable(f"server busy: {exc}", retry_after=5) from None
         except StoreError as exc:
             log.error("store write failed: %s", exc)
+            if exc.errno in FULL_ERRNOS:   # no probe sees a file-size limit or quota: remember it
+                reason = f"output folder is full: {exc.strerror or exc}"
+                self._out_of_room = (reason, time.monotonic())
+                raise Unavailable(reason, retry_after=int(FULL_RECHECK_S)) from None
             raise Unavailable(f"output folder is not writable: {exc.strerror or exc}", retry_after=60) from None
+        self._out_of_room = None
         self.prune()
         log.info("generated %s (%.1f s of %s, seed %d) in %.0f ms %s", filename, track.duration_s, params.style,
                  track.seed, elapsed_ms, {k: round(v) for k, v in track.timings_ms.items()})

@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import os
 import re
+import socket
 import stat
 import tempfile
 import time
@@ -28,6 +29,33 @@ FILE_ID_RE = re.compile(r"^[0-9a-f]{12}$")
 FILENAME_RE = re.compile(r"^(" + "|".join(STYLE_NAMES) + r")_([0-9a-f]{12})(?:_[a-z]{1,12})?\.("
                          + "|".join(FILE_EXTENSIONS) + r")$")
 MAX_NAME_LENGTH = 64
+# A temporary file names the host and process writing it, so one left by a killed process is known
+# as such at once (its process is gone), while another process's file being written is kept.
+TEMP_WRITER_RE = re.compile(re.escape(TEMP_PREFIX) + r"(?P<host>[A-Za-z0-9.]{1,32})-(?P<pid>[0-9]+)-[a-z0-9_]+"
+                            + re.escape(TEMP_SUFFIX) + "$")
+
+
+def _host() -> str:
+    return re.sub(r"[^A-Za-z0-9.]", "", socket.gethostname())[:32] or "host"
+
+
+def temp_prefix() -> str:
+    """The prefix of this process's temporary files: ``.partial-HOST-PID-``."""
+    return f"{TEMP_PREFIX}{_host()}-{os.getpid()}-"
+
+
+def writer_gone(name: str) -> bool:
+    """Whether the temporary file ``name`` was written by a process of this host that no longer runs."""
+    match = TEMP_WRITER_RE.match(name)
+    if match is None or match["host"] != _host():
+        return False
+    try:
+        os.kill(int(match["pid"]), 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError):
+        return False
+    return False
 
 
 class StoreError(OSError):
@@ -60,6 +88,29 @@ def track_id_of(name: str) -> str | None:
     """The track id a store file name carries, or None for a name that is not ours."""
     match = FILENAME_RE.fullmatch(name) if len(name) <= MAX_NAME_LENGTH else None
     return match.group(2) if match else None
+
+
+class _WriteGuard:
+    """The handle ``fill`` writes into: it keeps the OSError of a failed write.
+
+    Writer libraries calling back into Python (libsndfile's virtual I/O) swallow the error of a
+    write and fail later with an error of their own; kept here, the disk's own reason (file too
+    large, no space left) is what the store reports.
+    """
+
+    def __init__(self, handle: BinaryIO) -> None:
+        self._handle = handle
+        self.error: OSError | None = None
+
+    def write(self, data: bytes) -> int:
+        try:
+            return self._handle.write(data)
+        except OSError as exc:
+            self.error = exc
+            raise
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._handle, name)
 
 
 class FileStore:
@@ -95,12 +146,18 @@ class FileStore:
         dest = self._path(name)
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            fd, tmp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX, dir=self.root)
+            fd, tmp_name = tempfile.mkstemp(prefix=temp_prefix(), suffix=TEMP_SUFFIX, dir=self.root)
         except OSError as exc:
             raise StoreError(exc.errno, f"cannot write in {self.root}: {exc.strerror or exc}") from None
         try:
             with os.fdopen(fd, "wb") as handle:
-                fill(handle)
+                guard = _WriteGuard(handle)
+                try:
+                    fill(guard)  # type: ignore[arg-type]
+                except BaseException:
+                    if guard.error is not None:
+                        raise guard.error from None
+                    raise
                 handle.flush()
                 os.fsync(handle.fileno())
                 size = os.fstat(handle.fileno()).st_size
@@ -201,7 +258,7 @@ class FileStore:
             return None
 
     def remove_stale_temp_files(self, max_age_s: float = STALE_TEMP_S) -> int:
-        """Remove temporary files of interrupted writes older than ``max_age_s``; how many went."""
+        """Remove temporary files of interrupted writes: older than ``max_age_s``, or whose writer died; how many went."""
         removed = 0
         now = time.time()
         try:
@@ -213,7 +270,7 @@ class FileStore:
         for name in candidates:
             path = self.root / name
             try:
-                if now - os.lstat(path).st_mtime >= max_age_s:
+                if now - os.lstat(path).st_mtime >= max_age_s or writer_gone(name):
                     os.unlink(path)
                     removed += 1
             except OSError:
