@@ -75,3 +75,24 @@ def test_running_the_module_serves_the_api(tmp_path):
     finally:
         stop_process(proc)
     assert proc.returncode == 0
+
+
+def test_batch_writes_every_track_with_a_progress_bar(tmp_path):
+    out = tmp_path / "jazz"
+    done = run_cli("batch", "--style", "jazz", "--count", "3", "--duration", "1", "--seed", "40", "-o", str(out),
+                   cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [item["seed"] for item in lines] == [40, 41, 42]
+    assert sorted(p.name for p in out.iterdir()) == [f"jazz_00{i}_seed{39 + i}.wav" for i in (1, 2, 3)]
+    for item in lines:
+        info = sf.info(item["file"])
+        assert info.frames == 44100 and info.channels == 2
+    assert "3 s of audio" in done.stderr and "100%" in done.stderr, "tqdm shows the audio rendered"
+
+
+def test_batch_and_worker_refuse_what_they_cannot_do(tmp_path):
+    bad = run_cli("batch", "--style", "jazz", "--count", "0", "-o", str(tmp_path / "x"), cwd=tmp_path)
+    assert bad.returncode == 2 and json.loads(bad.stderr)["error"]["details"][0]["field"] == "count"
+    worker = run_cli("worker", cwd=tmp_path)
+    assert worker.returncode == 2 and "BROKER_URL" in worker.stderr
