@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import platform
 import statistics
 import sys
@@ -70,14 +71,15 @@ def main() -> None:
     melodist = load_melodist(settings.melody_engine, settings.model_path).melodist
     lines = [f"Command: `{' '.join(['python', 'bench/bench_formats.py', *sys.argv[1:]])}`",
              f"Date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; machine: {platform.machine()}, "
-             f"{__import__('os').cpu_count()} cores, Python {platform.python_version()}; style: {args.style}; "
-             f"median of {args.runs} runs", "",
+             f"{os.cpu_count()} cores, Python {platform.python_version()}; style: {args.style}; "
+             f"median of {args.runs} runs; load average at the start {os.getloadavg()[0]:.1f} "
+             "(other work on the machine slows every figure alike)", "",
              "## Encoding the mix (from its 16-bit samples, as the service does)", "",
              "| duration s | format | encode ms | x real time | size KiB | kbit/s |", "|---:|---|---:|---:|---:|---:|"]
     extra = ["", "## Score files and stems", "",
              "| duration s | file | time ms | size KiB | note |", "|---:|---|---:|---:|---|"]
     loops = ["", "## Loops (rendered as repeated copies, closed by a crossfade)", "",
-             "| duration s | loop render ms | plain render ms | ratio |", "|---:|---:|---:|---:|"]
+             "| duration s | loop generation ms | plain generation ms | ratio |", "|---:|---:|---:|---:|"]
     for duration in args.durations:
         request = GenerationRequest(style=args.style, duration=duration, seed=1)
         track = generate(request, melodist)
@@ -110,7 +112,7 @@ def main() -> None:
         print("\n".join(extra[-4:]), flush=True)
         looped, _ = timed(lambda: generate(GenerationRequest(style=args.style, duration=duration, seed=1, loop=True),
                                            melodist), 1)
-        plain = sum(track.timings_ms.values()) / 1e3
+        plain, _ = timed(lambda: generate(request, melodist), 1)   # again, with the caches as warm as the loop's
         loops.append(f"| {duration:g} | {looped * 1e3:.0f} | {plain * 1e3:.0f} | {looped / plain:.1f} |")
         print(loops[-1], flush=True)
     text = "# Formats, stems and loops\n\n" + "\n".join(lines + extra + loops) + "\n"
