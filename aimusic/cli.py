@@ -40,26 +40,34 @@ def _fail(field: str, message: str, details: list[dict[str, str]] | None = None)
     return EXIT_INVALID
 
 
-def run_generate(argv: list[str], settings: Settings | None = None) -> int:
-    """Parse ``argv``, generate, write the file atomically, print the metadata JSON; the exit code."""
+def _request(args: argparse.Namespace, settings: Settings):  # noqa: ANN202 - a GenerateRequest or an exit code
+    """The arguments as the API's validated request, or the exit code after printing the API's error."""
     from pydantic import ValidationError
 
+    from .web.schemas import describe_validation_errors, generate_request_model
+
+    fields = {name: getattr(args, name) for name in ("style", "duration", "tempo", "key", "seed", "temperature")}
+    model = generate_request_model(settings.max_duration)
+    try:
+        return model.model_validate({k: v for k, v in fields.items() if v is not None})
+    except ValidationError as exc:
+        details = describe_validation_errors(exc, model)
+        return _fail(details[0]["field"], details[0]["message"], details)
+
+
+def run_generate(argv: list[str], settings: Settings | None = None) -> int:
+    """Parse ``argv``, generate, write the file atomically, print the metadata JSON; the exit code."""
     from .audio_io import write_wav
     from .melodists import load_melodist
     from .pipeline import generate
     from .service import new_track_id, plan_summary, to_pipeline_request
     from .web import configure_logging
-    from .web.schemas import describe_validation_errors, generate_request_model
 
     args = build_parser().parse_args(argv)
     settings = settings or Settings.from_env()
-    fields = {name: getattr(args, name) for name in ("style", "duration", "tempo", "key", "seed", "temperature")}
-    model = generate_request_model(settings.max_duration)
-    try:
-        params = model.model_validate({k: v for k, v in fields.items() if v is not None})
-    except ValidationError as exc:
-        details = describe_validation_errors(exc, model)
-        return _fail(details[0]["field"], details[0]["message"], details)
+    params = _request(args, settings)
+    if isinstance(params, int):
+        return params
     out = args.output.expanduser().resolve()
     if not out.parent.is_dir():
         return _fail("output", f"folder {out.parent} does not exist")
@@ -161,14 +169,12 @@ def run_worker(argv: list[str], settings: Settings | None = None) -> int:
 
 def run_batch(argv: list[str], settings: Settings | None = None) -> int:
     """``batch --style S --count N -o DIR``: N tracks into DIR with a progress bar; a JSON line each."""
-    from pydantic import ValidationError
     from tqdm import tqdm
 
     from .audio_io import write_wav
     from .melodists import load_melodist
     from .pipeline import generate, resolve_seed
     from .service import to_pipeline_request
-    from .web.schemas import describe_validation_errors, generate_request_model
 
     parser = build_parser()
     parser.prog = "ai_music_system.py batch"
@@ -181,13 +187,9 @@ def run_batch(argv: list[str], settings: Settings | None = None) -> int:
     settings = settings or Settings.from_env()
     if not 1 <= args.count <= 1000:
         return _fail("count", "must be between 1 and 1000")
-    fields = {name: getattr(args, name) for name in ("style", "duration", "tempo", "key", "seed", "temperature")}
-    model = generate_request_model(settings.max_duration)
-    try:
-        params = model.model_validate({k: v for k, v in fields.items() if v is not None})
-    except ValidationError as exc:
-        details = describe_validation_errors(exc, model)
-        return _fail(details[0]["field"], details[0]["message"], details)
+    params = _request(args, settings)
+    if isinstance(params, int):
+        return params
     out = args.output.expanduser().resolve()
     out.mkdir(parents=True, exist_ok=True)
     info = load_melodist(settings.melody_engine, settings.model_path)
