@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+import mido
 import pytest
 import soundfile as sf
 from playwright import sync_api
@@ -593,4 +594,29 @@ def test_batch_progress_streams_with_a_key(browser, keys_server):
             f"/api/jobs/{queued['id']}", headers={"Authorization": f"Bearer {key}"}).json()["tracks"]]
         assert len(made) == 3 and row_ids(page) == made[::-1]
         assert row(page, made[0]).get_by_role("button", name="Play").is_visible(), "audio fetched with the key on demand"
+        assert not page.console_problems
+
+
+def test_with_keys_the_files_menu_and_the_score_are_fetched_with_the_key(browser, keys_server):
+    carol = create_key(keys_server, "carol")
+    made = keys_server.post_json("/api/generate", {"style": "rock", "duration": 2, "seed": 34},
+                                 headers={"Authorization": f"Bearer {carol}"})
+    assert made.status == 201, made.body
+    track = made.json()
+    with open_context(browser, keys_server.base_url) as page:
+        page.goto("/")
+        page.wait_for_selector("#api-key")
+        use_key(page, carol)
+        page.wait_for_selector(f"#tracks > li[data-id='{track['id']}'] .track-files")
+        item = row(page, track["id"])
+        item.locator(".track-files summary").click()
+        with page.expect_download() as download:
+            item.locator(".track-files a[data-kind=midi]").click()
+        assert download.value.suggested_filename == f"rock_{track['id']}.mid"
+        midi = mido.MidiFile(download.value.path())
+        assert [t.name for t in midi.tracks[1:]] == [p["name"] for p in keys_server.get(
+            track["links"]["score"], headers={"Authorization": f"Bearer {carol}"}).json()["parts"]]
+        item.locator(".track-score").click()
+        item.locator("canvas.track-roll[data-notes]").wait_for()
+        item.locator("canvas.track-wave[data-drawn=true]").wait_for()
         assert not page.console_problems

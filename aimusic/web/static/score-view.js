@@ -159,7 +159,9 @@ async function showScore(track, row, button) {
     drawRoll(roll, score);
     followPlayer(row.querySelector(".track-player"), playhead, width, score.duration_s);
     button.hidden = true;
-    const audio = await (await fetch(await audioUrl(track))).arrayBuffer();
+    // The WAV itself, through api() (with the key when keys are on: the page's CSP lets it
+    // connect to its own origin only, not read the player's blob: copy back).
+    const audio = await (await api(track.links.audio.wav, { headers: { Accept: "audio/wav" } })).arrayBuffer();
     const context = new OfflineAudioContext(1, 1, 44100);
     drawWave(wave, await context.decodeAudioData(audio));
   } catch (err) {
