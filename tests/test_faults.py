@@ -47,8 +47,11 @@ def test_output_folder_deleted_during_a_render_is_never_500(make_app, tmp_path, 
     if response.status_code == 201:   # the folder was made again: the track is there, whole
         track = response.get_json()
         download = client.get(track["download_url"])
-        assert download.status_code == 200 and len(download.get_data()) > 8 * 44100 * 4
-        download.close()
+        try:
+            assert download.status_code == 200, download.get_data()[:300]
+            assert len(download.get_data()) > 7 * 44100 * 4 // 8   # 8 s of audio, compressed at most 8:1
+        finally:
+            download.close()
     assert client.get("/health").status_code == 200
     assert client.post("/api/generate", json={"style": "rock", "duration": 1}).status_code == 201
 
