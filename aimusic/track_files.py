@@ -143,7 +143,7 @@ class TrackFiles:
         Raises
         ------
         TrackGone
-            The track was deleted meanwhile (nothing is left behind).
+            The track was deleted meanwhile (nothing is left behind), or its WAV is gone.
         Overloaded, StoreError, TimeoutError
             No generation slot is free, the store cannot be written, or another request
             making the same file did not finish.
@@ -153,6 +153,9 @@ class TrackFiles:
         existing = info.file(kind)
         if existing is not None and svc.store.exists(existing.filename):
             return existing
+        master = info.file("wav")
+        if kind == "wav" or master is None or not svc.store.exists(master.filename):
+            raise TrackGone(info.id)   # the master is made with the track, never remade; without it no file is
         name = spec.filename(info.style, info.id)
         with file_lock(svc.output_dir / ".locks", name):
             fresh = library.get_track(svc.db, info.id)
@@ -191,7 +194,7 @@ class TrackFiles:
         """
         kinds = ([fmt] if fmt != "wav" else []) + (["stems"] if stems else [])
         plan = track.plan
-        meter = f"{plan.beats_per_bar}/{plan.beat_unit}"
+        meter = plan.time_signature
         tags = audio_tags(style=style, track_id=track_id, seed=track.seed, tempo=int(plan.tempo), key=plan.key.name,
                           time_signature=meter, duration_s=round(track.duration_s, 3), request=request)
         pcm = to_pcm16(track.audio)
@@ -242,8 +245,8 @@ class TrackFiles:
         """The int16 samples of the track's WAV, exactly as stored."""
         wav = info.file("wav")
         opened = self.service.store.open_file(wav.filename) if wav is not None else None
-        if opened is None:
-            raise FileNotFoundError(f"track {info.id} has no WAV in the store")
+        if opened is None:   # its master is gone (reconciling at the next start forgets the track)
+            raise TrackGone(info.id)
         with opened.handle:
             samples, _ = decode_pcm16(opened.handle)
         return samples

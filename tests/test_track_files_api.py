@@ -277,3 +277,13 @@ def test_under_gunicorn_concurrent_first_requests_get_one_complete_file(server):
     assert not [p for p in server.output_dir.iterdir() if p.name.startswith(".partial-")]
     ranged = server.get(urls["mp3"], headers={"Range": "bytes=0-15"})
     assert ranged.status == 206 and ranged.body == answers["mp3"][0].body[:16]
+
+
+def test_a_track_whose_wav_is_gone_answers_404_for_every_file(files_app):
+    client = files_app.test_client()
+    created = make(client, duration=1, seed=2)
+    svc = files_app.extensions["aimusic"]
+    svc.store.delete(created["filename"])
+    for url in file_urls(created).values():
+        assert_error(client.get(url), 404, "not_found")
+    assert svc.store.names() == [], "nothing was made from a track without its master"
