@@ -16,6 +16,7 @@ from .compose.melody_context import Melodist
 from .compose.planner import SongPlan, plan_song
 from .config import SAMPLE_RATE
 from .loop import render_loop
+from .meters import find_meter, style_in_meter
 from .mix import render_mix
 from .score import Score
 from .styles import STYLES, StyleSpec, get_style
@@ -36,6 +37,7 @@ class GenerationRequest:
     seed: int | None = None
     temperature: float = 1.0
     loop: bool = False            # a seamless loop of whole bars (aimusic.loop)
+    time_signature: str | None = None   # one of the style's meters (aimusic.meters); None: its own
 
 
 @dataclass(slots=True)
@@ -71,7 +73,7 @@ def generate(request: GenerationRequest, melodist: Melodist, *, sample_rate: int
     called with the fraction done (0 to 1) as the stages finish; it may raise to stop the work.
     """
     report = progress or (lambda fraction: None)
-    style = get_style(request.style)
+    style = request_style(request)
     seed = resolve_seed(request.seed)
     rng = np.random.default_rng(seed)
     timings: dict[str, float] = {}
@@ -100,6 +102,20 @@ def generate(request: GenerationRequest, melodist: Melodist, *, sample_rate: int
                           melody_engine=melodist.name, timings_ms=timings)
 
 
+def request_style(request: GenerationRequest) -> StyleSpec:
+    """The style of ``request`` as the composer reads it: restated in the asked meter, if any.
+
+    Raises
+    ------
+    KeyError
+        For an unknown style, or a time signature the style does not offer.
+    """
+    style = get_style(request.style)
+    if request.time_signature is not None:
+        style = style_in_meter(style, find_meter(style.name, request.time_signature))
+    return style
+
+
 def plan_piece(request: GenerationRequest, style: StyleSpec, *, seed: int, rng: np.random.Generator) -> SongPlan:
     """The plan of ``request`` (the first use of ``rng``): the one place a request becomes a plan."""
     return plan_song(style, duration=request.duration, tempo=request.tempo, key=request.key, seed=seed, rng=rng,
@@ -118,7 +134,7 @@ def compose_piece(request: GenerationRequest, melodist: Melodist) -> tuple[SongP
     MIDI, score JSON and stems of a stored track are made from this: the same request and
     seed give the same random draws in the same order, so the same notes.
     """
-    style = get_style(request.style)
+    style = request_style(request)
     seed = resolve_seed(request.seed)
     rng = np.random.default_rng(seed)
     with threadpool_limits(limits=1):

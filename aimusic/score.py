@@ -111,6 +111,15 @@ class Score:
     key_name: str
     duration_s: float
     sections: list[tuple[str, float]] = field(default_factory=list)  # (label, start beat)
+    time_signature: str = ""     # as written when not beats_per_bar/beat_unit (6/8: three beats a bar)
+
+    @property
+    def meter(self) -> tuple[int, int]:
+        """(numerator, denominator) of the time signature as written: (6, 8) for a 6/8 piece."""
+        if self.time_signature:
+            top, bottom = self.time_signature.split("/")
+            return int(top), int(bottom)
+        return self.beats_per_bar, self.beat_unit
 
     def track(self, role: str) -> Track | None:
         """The first track with ``role``, or None."""

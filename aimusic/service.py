@@ -84,7 +84,7 @@ def plan_summary(track: GeneratedTrack) -> dict[str, Any]:
                          "start_s": round(float(plan.tempo_map.seconds(start_beat)), 4),
                          "energy": round(float(section.energy), 3)})
     return {"key": plan.key.name, "tempo": int(plan.tempo),
-            "time_signature": f"{plan.beats_per_bar}/{plan.beat_unit}", "bars": int(plan.total_bars),
+            "time_signature": plan.time_signature, "bars": int(plan.total_bars),
             "sections": sections, "chords": list(plan.numerals),
             "instruments": {role: name for role, name in plan.instruments}, "groove": plan.groove}
 
@@ -93,7 +93,8 @@ def to_pipeline_request(params: Any) -> GenerationRequest:
     """The pipeline's plain request from validated request parameters (the API's model)."""
     return GenerationRequest(style=params.style, duration=float(params.duration), tempo=params.tempo,
                              key=params.key, seed=params.seed, temperature=float(params.temperature),
-                             loop=bool(getattr(params, "loop", False)))
+                             loop=bool(getattr(params, "loop", False)),
+                             time_signature=getattr(params, "time_signature", None))
 
 
 def file_sha256(path: Path | str | None) -> str | None:

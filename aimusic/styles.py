@@ -81,10 +81,13 @@ class StyleSpec:
     tail_seconds: float            # time left after the last bar for the final chord to ring
     ritardando: float = 1.0        # final slowdown factor (1 = none)
     fixed_form: bool = False       # True: every section is one full statement of the progression
+    meter: str = ""                # the time signature when it is not beats_per_bar/beat_unit (6/8: 3 beats)
+    pulse: float = 1.0             # quarter beats per counted beat: 1.5 in 6/8 and 12/8 (aimusic.meters)
 
     @property
     def time_signature(self) -> str:
-        return f"{self.beats_per_bar}/{self.beat_unit}"
+        """The time signature as written, e.g. ``"4/4"`` or ``"12/8"``."""
+        return self.meter or f"{self.beats_per_bar}/{self.beat_unit}"
 
     @property
     def instruments(self) -> list[str]:

@@ -18,6 +18,7 @@ from .drums import write_drums
 from .feel import apply_feel, clamp
 from .harmony import HARMONY_PATTERNS, voice_chord
 from .melody_context import ChordSpan, MelodyContext, Melodist
+from .meter_patterns import METER_BASS_PATTERNS, METER_HARMONY_PATTERNS
 from .planner import Section, SongPlan
 
 # Seconds before the end of the file by which every note must have been released.
@@ -37,7 +38,7 @@ def _context(plan: SongPlan, style: StyleSpec, part: PartSpec, start: float, end
                          start=start, length=end - start, chords=_spans_in(plan, start, end),
                          register=part.register, style_tag=m.model_tag, step=m.step,
                          density=clamp(m.density * plan.density, 0.1, 0.95),
-                         rest_prob=m.rest_prob, long_note_prob=m.long_note_prob, final=final)
+                         rest_prob=m.rest_prob, long_note_prob=m.long_note_prob, final=final, meter=plan.meter)
 
 
 def _shift(notes: list[Note], offset: float) -> list[Note]:
@@ -123,8 +124,10 @@ def _final_chord(plan: SongPlan, part: PartSpec, end_beat: float) -> list[Note]:
 def write_accompaniment(plan: SongPlan, style: StyleSpec, part: PartSpec, *, rng: np.random.Generator,
                         end_beat: float) -> list[Note]:
     """A harmony, pad or bass part over the whole form, section by section."""
-    table = BASS_PATTERNS if part.role == "bass" else HARMONY_PATTERNS
-    pattern = table[part.pattern]
+    if part.role == "bass":
+        pattern = BASS_PATTERNS.get(part.pattern) or METER_BASS_PATTERNS[part.pattern]
+    else:
+        pattern = HARMONY_PATTERNS.get(part.pattern) or METER_HARMONY_PATTERNS[part.pattern]
     has_drums = bool(style.grooves)
     bpb = plan.beats_per_bar
     notes: list[Note] = []
@@ -179,13 +182,13 @@ def compose(plan: SongPlan, style: StyleSpec, melodist: Melodist, *, rng: np.ran
             felt = apply_feel(notes, swing=0.5 if part.triplets else style.swing, rng=rng,
                               jitter_beats=JITTER_S[part.role] / spb, beats_per_bar=plan.beats_per_bar,
                               accent_depth=0.25 if part.role in ("melody", "harmony") else 0.0,
-                              end_limit=end_beat)
+                              end_limit=end_beat, pulse=style.pulse)
             felt.sort(key=lambda n: (n.start, n.pitch))
             tracks.append(Track(name=name, instrument=take_instrument, role=part.role, notes=felt, pan=pan,
                                 gain_db=part.gain_db))
     sections = [(s.label, float(s.start_bar * plan.beats_per_bar)) for s in plan.sections]
     return Score(tracks=tracks, tempo=tempo, beats_per_bar=plan.beats_per_bar, beat_unit=plan.beat_unit,
-                 key_name=plan.key.name, duration_s=plan.duration_s, sections=sections)
+                 key_name=plan.key.name, duration_s=plan.duration_s, sections=sections, time_signature=plan.meter)
 
 
 def _melody_dynamics(notes: list[Note], plan: SongPlan) -> list[Note]:

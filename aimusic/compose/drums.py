@@ -28,6 +28,13 @@ GROOVES: dict[str, dict[int, str]] = {
                       SNARE: "....x.......x..."},
     "four_on_floor_clap": {KICK: "x...x...x...x...", OPEN_HAT: "..o...o...o...o.",
                            CLOSED_HAT: "gggggggggggggggg", CLAP: "....x.......x..."},
+    # 3/4 jazz waltz, sixteenth steps: the ride on every beat and the and of two and three.
+    "jazz_waltz": {RIDE: "x...x.o.x.o.", PEDAL_HAT: "....x...x...", KICK: "g..........."},
+    "jazz_waltz_kick": {RIDE: "x...x.o.x.o.", PEDAL_HAT: "....x...x...", KICK: "g.......g.o.",
+                        SIDE_STICK: "........o..."},
+    # 12/8 slow blues, eighth steps: the hat on every triplet, snare on pulses two and four.
+    "slow_blues": {CLOSED_HAT: "xooxooxooxoo", SNARE: "...x.....x..", KICK: "x.....x....g"},
+    "slow_blues_ride": {RIDE: "xooxooxooxoo", SNARE: "...x.....x.g", KICK: "x....gx....."},
 }
 
 # What a low-energy bar keeps: timekeeping only, for intros and breakdowns.
@@ -76,7 +83,7 @@ def write_drums(groove: str, sections: tuple[Section, ...], *, beats_per_bar: in
                 rng: np.random.Generator) -> list[Note]:
     """The whole drum part: groove bars scaled by section energy, crashes, fills, ending hit."""
     pattern = GROOVES[groove]
-    steps_per_beat = len(next(iter(pattern.values()))) // 4
+    steps_per_beat = len(next(iter(pattern.values()))) // beats_per_bar   # a row is one bar
     toms = groove.startswith(("rock", "shuffle"))
     notes: list[Note] = []
     for i, sec in enumerate(sections):

@@ -37,9 +37,18 @@ def swing_position(beat: float, ratio: float) -> float:
     return float(whole + swung)
 
 
-def accent(beat: float, beats_per_bar: int) -> float:
-    """Metric weight in (0, 1] of an onset at ``beat`` (absolute), by position in the bar."""
+def accent(beat: float, beats_per_bar: int, pulse: float = 1.0) -> float:
+    """Metric weight in (0, 1] of an onset at ``beat`` (absolute), by position in the bar.
+
+    A compound meter (``pulse`` 1.5: dotted quarters) weighs its pulses over the eighths
+    between them, so 6/8 and 12/8 are felt in twos and fours, not in quarters.
+    """
     pos = beat % beats_per_bar
+    if pulse != 1.0:
+        if pos < 1e-6:
+            return 1.0
+        on_pulse = abs(pos / pulse - round(pos / pulse)) < 1e-6
+        return 0.85 if on_pulse else 0.66
     eighth = int(round(pos * 2)) % (2 * beats_per_bar)
     if abs(pos * 2 - round(pos * 2)) > 1e-6:
         return 0.62  # sixteenths and finer
@@ -49,7 +58,8 @@ def accent(beat: float, beats_per_bar: int) -> float:
 
 
 def apply_feel(notes: list[Note], *, swing: float, rng: np.random.Generator, jitter_beats: float,
-               beats_per_bar: int, accent_depth: float = 0.0, end_limit: float | None = None) -> list[Note]:
+               beats_per_bar: int, accent_depth: float = 0.0, end_limit: float | None = None,
+               pulse: float = 1.0) -> list[Note]:
     """Return new notes with swing, optional metric accents and seeded timing jitter.
 
     ``jitter_beats`` is the standard deviation of the timing offset; a note never moves
@@ -70,6 +80,6 @@ def apply_feel(notes: list[Note], *, swing: float, rng: np.random.Generator, jit
                 continue
         velocity = note.velocity
         if accent_depth:
-            velocity *= (1.0 - accent_depth) + accent_depth * accent(note.start, beats_per_bar)
+            velocity *= (1.0 - accent_depth) + accent_depth * accent(note.start, beats_per_bar, pulse)
         out.append(Note(start, length, note.pitch, clamp(velocity, 0.05, 1.0)))
     return out

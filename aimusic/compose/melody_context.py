@@ -48,6 +48,13 @@ class MelodyContext:
     rest_prob: float
     long_note_prob: float
     final: bool = False       # the last section: the line should come to rest on the tonic
+    meter: str = ""           # the time signature when not beats_per_bar/beat_unit ("6/8": 3 beats)
+    energy: float | None = None  # 0..1 when asked: how busy the line is (None: as the style writes it)
+
+    @property
+    def time_signature(self) -> str:
+        """The time signature the line is written in, as the model was trained on it."""
+        return self.meter or f"{self.beats_per_bar}/{self.beat_unit}"
 
     def chord_at(self, beat: float) -> Chord:
         """The chord sounding at absolute ``beat`` (the last one if past the end)."""

@@ -59,6 +59,12 @@ class SongPlan:
     groove: str | None
     density: float = 1.0                # arrangement density: <1 sparser, >1 busier
     loop: bool = False                  # a seamless loop: no intro, no ending, the last bar leads to the first
+    meter: str = ""                     # the time signature when not beats_per_bar/beat_unit (6/8: 3 beats)
+
+    @property
+    def time_signature(self) -> str:
+        """The time signature as written (``"6/8"``); beats_per_bar counts quarter beats."""
+        return self.meter or f"{self.beats_per_bar}/{self.beat_unit}"
 
     @property
     def total_bars(self) -> int:
@@ -147,10 +153,12 @@ def plan_song(style: StyleSpec, *, duration: float, tempo: int | None, key: str 
     cadence = progressions_choice(style.cadences[mode], rng)
     chosen = {kind: progressions_choice(progressions[kind], rng) for kind in ("intro", "A", "B")}
 
-    total_bars = _bars_that_fit(style, bpm, duration)
+    # A compound meter counts dotted quarters: its beats (quarters) go ``pulse`` times faster.
+    beat_bpm = bpm * style.pulse if style.pulse != 1.0 else bpm
+    total_bars = _bars_that_fit(style, beat_bpm, duration)
     layout = _section_layout(style, total_bars, min(len(cadence), total_bars))
     if loop:
-        total_bars = loop_bars(style, bpm, duration)
+        total_bars = loop_bars(style, beat_bpm, duration)
         layout = loop_layout(style, total_bars)
 
     sections: list[Section] = []
@@ -187,9 +195,9 @@ def plan_song(style: StyleSpec, *, duration: float, tempo: int | None, key: str 
 
     total_beats = float(total_bars * beats_per_bar)
     if style.ritardando != 1.0 and total_bars >= 4 and not loop:
-        tempo_map = TempoMap(bpm, total_beats - 2 * beats_per_bar, total_beats, style.ritardando)
+        tempo_map = TempoMap(beat_bpm, total_beats - 2 * beats_per_bar, total_beats, style.ritardando)
     else:
-        tempo_map = TempoMap(bpm)
+        tempo_map = TempoMap(beat_bpm)
     instruments = tuple((p.role, str(rng.choice(p.instruments))) for p in style.parts)
     groove = str(rng.choice(style.grooves)) if style.grooves else None
     density = float(rng.choice(DENSITIES))
@@ -197,7 +205,8 @@ def plan_song(style: StyleSpec, *, duration: float, tempo: int | None, key: str 
                     beat_unit=style.beat_unit, sections=tuple(sections), chords=tuple(spans),
                     numerals=tuple(numerals), tempo_map=tempo_map,
                     duration_s=float(tempo_map.seconds(total_beats)) if loop else float(duration),
-                    seed=seed, instruments=instruments, groove=groove, density=density, loop=loop)
+                    seed=seed, instruments=instruments, groove=groove, density=density, loop=loop,
+                    meter=style.meter)
 
 
 def progressions_choice(options: tuple[Progression, ...], rng: np.random.Generator) -> Progression:

@@ -85,7 +85,7 @@ _CHANNEL_MESSAGES = {"note_on", "note_off", "program_change", "control_change"}
 def _conductor(score: Score) -> mido.MidiTrack:
     events: list[_Event] = [
         (0, 0, "track_name", {"name": "conductor"}),
-        (0, 1, "time_signature", {"numerator": score.beats_per_bar, "denominator": score.beat_unit}),
+        (0, 1, "time_signature", {"numerator": score.meter[0], "denominator": score.meter[1]}),
         (0, 2, "key_signature", {"key": key_signature_name(parse_key(score.key_name))}),
     ]
     for beat, us in tempo_events(score, max(score.end_beat(), 1.0)):

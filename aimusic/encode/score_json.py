@@ -156,7 +156,7 @@ def score_document(score: Score, plan: SongPlan, *, loop: bool = False) -> Score
                  for beat, us in tempo_events(score, max(score.end_beat(), total_beats, 1.0))]
     return ScoreDocument(
         style=plan.style, key=KeyInfo(name=key.name, tonic=pitch_class_name(key.tonic, key.mode), mode=key.mode),
-        meter=MeterInfo(numerator=bpb, denominator=score.beat_unit, beats_per_bar=bpb),
+        meter=MeterInfo(numerator=score.meter[0], denominator=score.meter[1], beats_per_bar=bpb),
         tempo=float(score.tempo.bpm), tempo_map=tempo_map, duration_s=_r(score.duration_s),
         total_beats=_r(total_beats), bars=int(plan.total_bars), loop=loop, sections=sections, chords=chords,
         parts=parts, notes=sum(len(p.notes) for p in parts))

@@ -63,7 +63,7 @@ class ModelMelodist:
         start_tick = int(round(context.start * tpb))
         low, high = context.register
         tonic = context.key.tonic
-        meter = meter_index(f"{context.beats_per_bar}/{context.beat_unit}")
+        meter = meter_index(context.time_signature)
         style, mode = self.trained_tag[style_index(context.style_tag)], mode_index(context.key.mode)
         rest_offset = self.rest_offset.get(STYLES[style], 0.0)
         # Sample in the octave the model knows best (melodies around G4) and move the

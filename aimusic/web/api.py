@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from ..config import MAX_BODY_BYTES
 from ..service import Refused, Unavailable
 from ..store import is_store_name
+from ..meters import meter_names
 from ..styles import STYLES, STYLE_NAMES
 from .auth import authenticate, current_owner
 from .errors import ApiError, invalid
@@ -123,7 +124,8 @@ def styles() -> Response:
     """The six styles and their parameters."""
     body = StylesResponse(styles=[
         StyleInfo(name=s.name, description=s.description, default_tempo=s.default_tempo,
-                  tempo_range=s.tempo_range, time_signature=s.time_signature, instruments=s.instruments)
+                  tempo_range=s.tempo_range, time_signature=s.time_signature, instruments=s.instruments,
+                  time_signatures=meter_names(s.name))
         for s in STYLES.values()
     ])
     return jsonify(dump(body))

@@ -18,6 +18,7 @@ from ..pipeline import MAX_SEED
 from ..store import FILENAME_RE
 from ..styles import STYLE_NAMES
 from ..theory import parse_key
+from .controls import MusicalControls
 
 MIN_DURATION = 1.0
 DEFAULT_DURATION = 30.0
@@ -42,7 +43,7 @@ FILENAME_PATTERN = FILENAME_RE.pattern
 DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 20, 100
 
 
-class GenerateRequest(BaseModel):
+class GenerateRequest(MusicalControls):
     """Body of ``POST /api/generate``: strict types, no unknown fields."""
 
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, title="GenerateRequest")
@@ -163,6 +164,10 @@ def describe_validation_errors(exc: ValidationError, model: type[BaseModel]) -> 
     for err in exc.errors(include_url=False):
         field = ".".join(str(part) for part in err["loc"]) or "body"
         kind = err["type"]
+        cause = (err.get("ctx") or {}).get("error")
+        if isinstance(cause, ParameterError):   # a check across fields names the field it rejects
+            details.append({"field": cause.field, "message": cause.message})
+            continue
         if kind in ("greater_than_equal", "less_than_equal") and field in limits:
             low, high = limits[field]
             message = f"must be between {_number(low)} and {_number(high)}"
@@ -257,6 +262,8 @@ class StyleInfo(BaseModel):
                                                      "limit; generate accepts any tempo within tempo_limits.")
     time_signature: str
     instruments: list[str]
+    time_signatures: list[str] = Field(default_factory=list,
+                                       description="The meters time_signature accepts; the first is the default.")
 
 
 class StylesResponse(BaseModel):

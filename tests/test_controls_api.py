@@ -1,0 +1,49 @@
+"""The musical controls over HTTP: /api/styles lists them, generate validates and applies them."""
+from __future__ import annotations
+
+import pytest
+
+from aimusic.meters import meter_names
+from aimusic.styles import STYLE_NAMES
+
+JSON_TYPE = "application/json; charset=utf-8"
+
+
+def _error(response, field: str) -> dict:
+    assert response.status_code == 400, response.get_data(as_text=True)
+    assert response.headers["Content-Type"] == JSON_TYPE
+    error = response.get_json()["error"]
+    assert error["code"] == "invalid_request"
+    assert field in [d["field"] for d in error["details"]], error
+    assert error["message"].startswith(field + " ")
+    return error
+
+
+def test_styles_list_their_time_signatures_default_first(client) -> None:
+    styles = {s["name"]: s for s in client.get("/api/styles").get_json()["styles"]}
+    assert set(styles) == set(STYLE_NAMES)
+    for name, info in styles.items():
+        assert info["time_signatures"] == meter_names(name)
+        assert info["time_signatures"][0] == info["time_signature"]
+    assert "12/8" in styles["blues"]["time_signatures"] and "3/4" in styles["jazz"]["time_signatures"]
+
+
+@pytest.mark.parametrize("body", [{"style": "rock", "time_signature": "3/4"},
+                                  {"style": "jazz", "time_signature": "7/8"},
+                                  {"style": "blues", "time_signature": "12-8"}])
+def test_a_meter_the_style_lacks_is_a_400_naming_the_field(client, body) -> None:
+    error = _error(client.post("/api/generate", json=body), "time_signature")
+    assert body["style"] in error["message"]
+
+
+def test_a_track_in_three_four_says_so(client) -> None:
+    response = client.post("/api/generate", json={"style": "jazz", "duration": 4, "seed": 1,
+                                                   "time_signature": "3/4"})
+    assert response.status_code == 201, response.get_data(as_text=True)
+    body = response.get_json()
+    assert body["time_signature"] == "3/4"
+    with client.get(body["links"]["score"]) as served:
+        score = served.get_json()
+    assert (score["meter"]["numerator"], score["meter"]["denominator"]) == (3, 4)
+    track = client.get(body["links"]["self"]).get_json()
+    assert track["request"]["time_signature"] == "3/4"

@@ -1,0 +1,73 @@
+"""Meters: each style's time signatures in the Score, the MIDI file, score JSON and the audio's tempo."""
+from __future__ import annotations
+
+import io
+
+import mido
+import numpy as np
+import pytest
+
+from aimusic.analysis import estimate_tempo
+from aimusic.compose.markov import MarkovMelodist
+from aimusic.encode import write_midi_file
+from aimusic.encode.score_json import score_document
+from aimusic.meters import STYLE_METERS, meter_names
+from aimusic.model.events import METERS
+from aimusic.pipeline import GenerationRequest, generate
+from aimusic.styles import STYLE_NAMES
+
+MARKOV = MarkovMelodist()
+ASKED = {"classical": {"4/4", "3/4", "6/8"}, "jazz": {"4/4", "3/4"}, "blues": {"4/4", "12/8"},
+         "rock": {"4/4"}, "electronic": {"4/4"}, "ambient": {"4/4", "3/4", "6/8"}}
+CASES = [(style, ts) for style in STYLE_NAMES for ts in meter_names(style)[1:]]
+
+
+def test_every_style_offers_its_meters_its_own_first() -> None:
+    for style in STYLE_NAMES:
+        assert set(meter_names(style)) >= ASKED[style]
+        assert meter_names(style)[0] == "4/4"
+        assert all(m.name in METERS for m in STYLE_METERS[style]), "the melody model knows each meter"
+
+
+@pytest.mark.parametrize("style, ts", CASES)
+def test_the_asked_meter_is_in_the_score_midi_and_json(style: str, ts: str) -> None:
+    track = generate(GenerationRequest(style=style, duration=8.0, seed=4, time_signature=ts), MARKOV)
+    top, bottom = (int(x) for x in ts.split("/"))
+    bar = top * 4 // bottom
+    assert track.score.meter == (top, bottom) and track.plan.time_signature == ts
+    assert track.plan.beats_per_bar == bar
+    assert all(c.start % bar + c.length <= bar + 1e-9 for c in track.plan.chords), "chords stay inside bars"
+    assert [s for _, s in track.score.sections] == [s.start_bar * bar for s in track.plan.sections]
+    midi = io.BytesIO()
+    write_midi_file(midi, track.score)
+    midi.seek(0)
+    sig = [(m.numerator, m.denominator) for m in mido.MidiFile(file=midi).tracks[0] if m.type == "time_signature"]
+    assert sig == [(top, bottom)]
+    doc = score_document(track.score, track.plan)
+    assert (doc.meter.numerator, doc.meter.denominator, doc.meter.beats_per_bar) == (top, bottom, bar)
+
+
+def test_a_waltz_bass_and_comping_fall_on_its_three_beats() -> None:
+    track = generate(GenerationRequest(style="classical", duration=16.0, seed=2, time_signature="3/4"), MARKOV)
+    assert track.plan.total_bars >= 6
+    phase = np.array([n.start for n in track.score.track("bass").notes]) % 3
+    assert np.all(np.minimum(phase, 3 - phase) < 0.05), "the bass on each downbeat"
+    harmony = np.array([n.start for n in track.score.track("harmony").notes])
+    beat_in_bar = np.round(harmony) % 3
+    assert set(beat_in_bar[harmony < track.plan.total_beats - 3.5]) <= {1, 2}, "oom-pah-pah: chords on two and three"
+
+
+def test_a_compound_meter_counts_its_tempo_in_dotted_quarters() -> None:
+    track = generate(GenerationRequest(style="blues", duration=10.0, seed=2, tempo=60, time_signature="12/8"),
+                     MARKOV)
+    assert track.plan.tempo == 60 and track.plan.tempo_map.bpm == pytest.approx(90.0)
+    bar_s = track.plan.tempo_map.seconds(6.0)
+    assert bar_s == pytest.approx(4.0), "a 12/8 bar at 60 is four dotted quarters of a second"
+
+
+@pytest.mark.parametrize("style, tempo", [("jazz", 150), ("jazz", 180), ("classical", 108)])
+def test_the_beat_tracker_hears_a_three_four_tempo(style: str, tempo: int) -> None:
+    track = generate(GenerationRequest(style=style, duration=10.0, tempo=tempo, seed=5, time_signature="3/4"),
+                     MARKOV)
+    heard = estimate_tempo(track.audio, sr=track.sample_rate)
+    assert heard == pytest.approx(tempo, rel=0.04), f"{style} 3/4 at {tempo} heard as {heard:.1f}"
