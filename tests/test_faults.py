@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import resource
 import shutil
 import signal
 import subprocess
@@ -16,8 +15,8 @@ import pytest
 from aimusic.audio_io import TEMP_PREFIX, TEMP_SUFFIX
 from aimusic.store import temp_prefix
 
-from .conftest import PROJECT_ROOT, LiveServer, server_env, stop_process, wait_until_healthy
-from .servers import free_port
+from .conftest import LiveServer, wait_until_healthy
+from .own_server import own_server
 
 
 def dead_pid() -> int:
@@ -96,35 +95,12 @@ def test_a_temporary_file_of_a_dead_writer_goes_at_the_next_start(make_app, tmp_
     assert not orphan.exists() and live.exists()
 
 
-@pytest.fixture
-def own_server(tmp_path):
-    """Start a gunicorn server of our own (``gunicorn.conf.py``); yields a function taking extra env and limits."""
-    procs: list[subprocess.Popen] = []
-
-    def start(fsize: int | None = None, **env: str) -> tuple[LiveServer, subprocess.Popen]:
-        port = free_port()
-        output = tmp_path / f"output-{port}"
-        log_path = tmp_path / f"server-{port}.log"
-
-        def limit() -> None:
-            if fsize is not None:
-                resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
-
-        with open(log_path, "wb") as log:
-            proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(PROJECT_ROOT / "gunicorn.conf.py"),
-                                     "ai_music_system:app"], cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                    env=server_env(output, port, WARM_UP="0", **env), preexec_fn=limit)
-        procs.append(proc)
-        wait_until_healthy(proc, "127.0.0.1", port, log_path)
-        return LiveServer("127.0.0.1", port, output, log_path), proc
-
-    yield start
-    for proc in procs:
-        stop_process(proc)
+def test_disk_full_is_503_and_health_says_why(tmp_path):
+    with own_server(tmp_path, fsize=1 << 20) as (server, _):   # files of at most 1 MiB: 10 s do not fit
+        disk_full_is_503(server)
 
 
-def test_disk_full_is_503_and_health_says_why(own_server):
-    server, _ = own_server(fsize=1 << 20)   # files of at most 1 MiB: a 10 s track does not fit
+def disk_full_is_503(server: LiveServer) -> None:
     small = server.post_json("/api/generate", {"style": "ambient", "duration": 1, "seed": 1})
     assert small.status == 201, small.body[:300]
     big = server.post_json("/api/generate", {"style": "ambient", "duration": 10, "seed": 1})
@@ -141,8 +117,12 @@ def worker_pids(master: int) -> list[int]:
     return [int(p) for p in found]
 
 
-def test_kill_9_of_a_worker_leaves_no_temporary_file(own_server):
-    server, master = own_server()
+def test_kill_9_of_a_worker_leaves_no_temporary_file(tmp_path):
+    with own_server(tmp_path) as (server, master):
+        kill_9_leaves_no_temporary_file(server, master)
+
+
+def kill_9_leaves_no_temporary_file(server: LiveServer, master: subprocess.Popen) -> None:
     (worker,) = worker_pids(master.pid)
     # What the worker leaves when killed between creating its temporary file and renaming it.
     left = server.output_dir / f"{temp_prefix().rsplit('-', 2)[0]}-{worker}-zz9xq1{TEMP_SUFFIX}"

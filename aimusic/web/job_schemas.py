@@ -59,4 +59,5 @@ class BatchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", title="BatchRequest")
 
     requests: list[dict] = Field(min_length=1, max_length=MAX_BATCH,
-                                 description="1 to 50 generate requests, each as POST /api/generate takes it.")
+                                 description="1 to 50 generate requests, each as POST /api/generate takes it.",
+                                 json_schema_extra={"items": {"$ref": "#/components/schemas/GenerateRequest"}})

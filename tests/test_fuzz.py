@@ -1,0 +1,71 @@
+"""Schema-driven fuzzing of the live server: every operation of /openapi.json, answered as documented.
+
+schemathesis generates requests from the document (valid and invalid ones) and checks each
+response: no 5xx, a documented status, content type, headers and body schema, invalid data
+refused, valid data accepted. The server runs with MAX_DURATION=2 so that a case renders at most
+two seconds of audio; the number of cases per operation is bounded.
+
+Two rules are not a JSON Schema of a single field: a time signature or instrument must be one the
+chosen style offers (/api/styles), and a cursor must be one the service gave out. A schema-valid
+request refused for those alone, naming only those fields, is the documented answer, not a
+failure; every other refusal of valid data is.
+"""
+from __future__ import annotations
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from schemathesis.checks import positive_data_acceptance
+from schemathesis.openapi.checks import RejectedPositiveData
+
+from .own_server import own_server
+
+CASES_PER_OPERATION = 20
+ACROSS_FIELDS = {"time_signature", "instruments", "cursor"}   # depend on the style, or on the server's state
+
+
+@pytest.fixture(scope="module")
+def fuzzed(tmp_path_factory):
+    with own_server(tmp_path_factory.mktemp("fuzz"), MAX_DURATION="2", GUNICORN_THREADS="6") as (server, _):
+        yield server
+
+
+@pytest.fixture(scope="module")
+def api_schema(fuzzed):
+    return schemathesis.openapi.from_url(f"{fuzzed.base_url}/openapi.json")
+
+
+def valid_data_accepted(ctx, response, case) -> bool | None:
+    """schemathesis's positive_data_acceptance, but for the style-dependent fields named above."""
+    try:
+        return positive_data_acceptance(ctx, response, case)
+    except RejectedPositiveData:
+        if response.status_code == 400:
+            details = response.json().get("error", {}).get("details", [])
+            fields = {d.get("field", "").split(".")[0] for d in details}
+            if fields and fields <= ACROSS_FIELDS:
+                return None
+        raise
+
+
+def test_every_operation_answers_as_documented(api_schema):
+    failures: dict[str, str] = {}
+    ran = 0
+    for result in api_schema.get_all_operations():
+        operation = result.ok()
+
+        @given(case=operation.as_strategy())
+        @settings(max_examples=CASES_PER_OPERATION, deadline=None, suppress_health_check=list(HealthCheck),
+                  database=None, derandomize=True, phases=[Phase.explicit, Phase.generate])
+        def check(case) -> None:
+            nonlocal ran
+            ran += 1
+            case.call_and_validate(timeout=60, excluded_checks=[positive_data_acceptance],
+                                   additional_checks=[valid_data_accepted])
+
+        try:
+            check()
+        except (Exception, BaseExceptionGroup) as exc:   # every operation is fuzzed; failures reported together
+            failures[operation.label] = str(exc)[:3000]
+    assert not failures, "\n\n".join(f"{label}:\n{text}" for label, text in failures.items())
+    assert ran >= 200
