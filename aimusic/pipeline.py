@@ -5,7 +5,7 @@ The web layer and the CLI both call :func:`generate`; nothing here knows about H
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
@@ -16,6 +16,8 @@ from .compose.melody_context import Melodist
 from .compose.planner import SongPlan, plan_song
 from .config import SAMPLE_RATE
 from .loop import render_loop
+from .energy import style_at_energy
+from .instrument_choices import resolve_instruments
 from .meters import find_meter, style_in_meter
 from .mix import render_mix
 from .score import Score
@@ -38,6 +40,8 @@ class GenerationRequest:
     temperature: float = 1.0
     loop: bool = False            # a seamless loop of whole bars (aimusic.loop)
     time_signature: str | None = None   # one of the style's meters (aimusic.meters); None: its own
+    energy: float | None = None         # 0..1 (aimusic.energy); None: the style's own arrangement
+    instruments: tuple[tuple[str, str], ...] = ()   # (part, instrument) asked; the seed chooses the rest
 
 
 @dataclass(slots=True)
@@ -113,13 +117,17 @@ def request_style(request: GenerationRequest) -> StyleSpec:
     style = get_style(request.style)
     if request.time_signature is not None:
         style = style_in_meter(style, find_meter(style.name, request.time_signature))
-    return style
+    return style_at_energy(style, request.energy)
 
 
 def plan_piece(request: GenerationRequest, style: StyleSpec, *, seed: int, rng: np.random.Generator) -> SongPlan:
     """The plan of ``request`` (the first use of ``rng``): the one place a request becomes a plan."""
-    return plan_song(style, duration=request.duration, tempo=request.tempo, key=request.key, seed=seed, rng=rng,
-                     loop=request.loop)
+    plan = plan_song(style, duration=request.duration, tempo=request.tempo, key=request.key, seed=seed, rng=rng,
+                     loop=request.loop, energy=request.energy)
+    if request.instruments:
+        asked = resolve_instruments(style.name, dict(request.instruments))
+        plan = replace(plan, instruments=tuple((role, asked.get(role, name)) for role, name in plan.instruments))
+    return plan
 
 
 def compose_plan(request: GenerationRequest, plan: SongPlan, style: StyleSpec, melodist: Melodist, *,

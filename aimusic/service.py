@@ -94,7 +94,9 @@ def to_pipeline_request(params: Any) -> GenerationRequest:
     return GenerationRequest(style=params.style, duration=float(params.duration), tempo=params.tempo,
                              key=params.key, seed=params.seed, temperature=float(params.temperature),
                              loop=bool(getattr(params, "loop", False)),
-                             time_signature=getattr(params, "time_signature", None))
+                             time_signature=getattr(params, "time_signature", None),
+                             energy=getattr(params, "energy", None),
+                             instruments=tuple(sorted((getattr(params, "instruments", None) or {}).items())))
 
 
 def file_sha256(path: Path | str | None) -> str | None:

@@ -47,3 +47,33 @@ def test_a_track_in_three_four_says_so(client) -> None:
     assert (score["meter"]["numerator"], score["meter"]["denominator"]) == (3, 4)
     track = client.get(body["links"]["self"]).get_json()
     assert track["request"]["time_signature"] == "3/4"
+
+
+def test_styles_list_energy_and_each_parts_instruments(client) -> None:
+    styles = {s["name"]: s for s in client.get("/api/styles").get_json()["styles"]}
+    for info in styles.values():
+        assert 0.0 <= info["energy"] <= 1.0
+        assert info["parts"] and all(p["instruments"] for p in info["parts"])
+    jazz = {p["name"]: p["instruments"] for p in styles["jazz"]["parts"]}
+    assert "sax" in jazz["melody"] and "organ" in jazz["harmony"]
+
+
+@pytest.mark.parametrize("instruments, field", [({"kazoo": "sax"}, "instruments.kazoo"),
+                                                ({"melody": "theremin"}, "instruments.melody"),
+                                                ({"melody": 3}, "instruments.melody")])
+def test_an_unknown_part_or_instrument_is_a_400_naming_it(client, instruments, field) -> None:
+    _error(client.post("/api/generate", json={"style": "jazz", "instruments": instruments}), field)
+
+
+@pytest.mark.parametrize("energy", [-0.1, 1.5, "high"])
+def test_energy_outside_zero_to_one_is_a_400(client, energy) -> None:
+    _error(client.post("/api/generate", json={"style": "rock", "energy": energy}), "energy")
+
+
+def test_the_chosen_instruments_are_in_the_score_json(client) -> None:
+    response = client.post("/api/generate", json={"style": "jazz", "duration": 4, "seed": 2, "energy": 0.8,
+                                                   "instruments": {"melody": "sax", "harmony": "organ"}})
+    assert response.status_code == 201, response.get_data(as_text=True)
+    with client.get(response.get_json()["links"]["score"]) as served:
+        parts = {p["role"]: p["instrument"] for p in served.get_json()["parts"]}
+    assert parts["melody"] == "sax" and parts["harmony"] == "organ"

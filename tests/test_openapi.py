@@ -43,7 +43,7 @@ def test_request_schema_limits_equal_the_validator(make_app, max_duration):
     model = generate_request_model(max_duration)
     assert set(schema["properties"]) == set(model.model_fields)
     expected = {"duration": (MIN_DURATION, max_duration), "tempo": (MIN_TEMPO, MAX_TEMPO),
-                "seed": (0, 2**32 - 1), "temperature": (MIN_TEMPERATURE, MAX_TEMPERATURE)}
+                "seed": (0, 2**32 - 1), "temperature": (MIN_TEMPERATURE, MAX_TEMPERATURE), "energy": (0.0, 1.0)}
     assert field_limits(model) == expected
     for name, (low, high) in expected.items():
         prop = schema["properties"][name]

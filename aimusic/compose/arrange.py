@@ -38,7 +38,8 @@ def _context(plan: SongPlan, style: StyleSpec, part: PartSpec, start: float, end
                          start=start, length=end - start, chords=_spans_in(plan, start, end),
                          register=part.register, style_tag=m.model_tag, step=m.step,
                          density=clamp(m.density * plan.density, 0.1, 0.95),
-                         rest_prob=m.rest_prob, long_note_prob=m.long_note_prob, final=final, meter=plan.meter)
+                         rest_prob=m.rest_prob, long_note_prob=m.long_note_prob, final=final, meter=plan.meter,
+                         energy=plan.energy)
 
 
 def _shift(notes: list[Note], offset: float) -> list[Note]:

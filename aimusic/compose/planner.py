@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..energy import plan_density, section_energy
 from ..errors import ParameterError
 from ..score import TempoMap
 from ..styles import Progression, StyleSpec
@@ -60,6 +61,7 @@ class SongPlan:
     density: float = 1.0                # arrangement density: <1 sparser, >1 busier
     loop: bool = False                  # a seamless loop: no intro, no ending, the last bar leads to the first
     meter: str = ""                     # the time signature when not beats_per_bar/beat_unit (6/8: 3 beats)
+    energy: float | None = None         # the asked energy, 0..1 (aimusic.energy); None: the style's own shape
 
     @property
     def time_signature(self) -> str:
@@ -136,7 +138,8 @@ def _bars_of(progression: Progression, n_bars: int) -> list[str]:
 
 
 def plan_song(style: StyleSpec, *, duration: float, tempo: int | None, key: str | None,
-              seed: int, rng: np.random.Generator, loop: bool = False) -> SongPlan:
+              seed: int, rng: np.random.Generator, loop: bool = False,
+              energy: float | None = None) -> SongPlan:
     """Lay out the piece: key, tempo, sections and the chord of every bar.
 
     With ``loop`` the piece is the nearest whole number of bars to ``duration``, all body
@@ -161,6 +164,7 @@ def plan_song(style: StyleSpec, *, duration: float, tempo: int | None, key: str 
         total_bars = loop_bars(style, beat_bpm, duration)
         layout = loop_layout(style, total_bars)
 
+    asked_energy = energy
     sections: list[Section] = []
     bar_numerals: list[str] = []
     counts: dict[str, int] = {}
@@ -172,6 +176,9 @@ def plan_song(style: StyleSpec, *, duration: float, tempo: int | None, key: str 
         energy = 1.0 if i == last_body else ENERGY[kind]
         if kind == "B" and occurrence == 0 and style.mix.sidechain_duck > 0:
             energy = 0.4  # the first contrast is a breakdown in club styles
+        if asked_energy is not None:
+            energy = section_energy(min(energy, ENERGY[kind]), kind=kind, occurrence=occurrence,
+                                    last_body=i == last_body, energy=asked_energy)
         label = kind if occurrence == 0 else f"{kind}{occurrence + 1}"
         sections.append(Section(label, kind, start, n, energy, occurrence))
         if kind == "ending":
@@ -201,12 +208,14 @@ def plan_song(style: StyleSpec, *, duration: float, tempo: int | None, key: str 
     instruments = tuple((p.role, str(rng.choice(p.instruments))) for p in style.parts)
     groove = str(rng.choice(style.grooves)) if style.grooves else None
     density = float(rng.choice(DENSITIES))
+    if asked_energy is not None:
+        density = plan_density(asked_energy)
     return SongPlan(style=style.name, key=the_key, tempo=bpm, beats_per_bar=beats_per_bar,
                     beat_unit=style.beat_unit, sections=tuple(sections), chords=tuple(spans),
                     numerals=tuple(numerals), tempo_map=tempo_map,
                     duration_s=float(tempo_map.seconds(total_beats)) if loop else float(duration),
                     seed=seed, instruments=instruments, groove=groove, density=density, loop=loop,
-                    meter=style.meter)
+                    meter=style.meter, energy=asked_energy)
 
 
 def progressions_choice(options: tuple[Progression, ...], rng: np.random.Generator) -> Progression:

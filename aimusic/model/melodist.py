@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 TOP_P = 0.98            # cuts the unlikeliest 2 % of pitches; rests are never cut
 NATURAL_CENTER = 67      # MIDI pitch near the middle of the training melodies
 _DUR_TICKS = np.array(DURATIONS)
+_LOG_DUR = np.log(_DUR_TICKS / 12.0)     # note lengths in octaves of a quarter
+ENERGY_LEAN = 3.0        # logit per octave of length per unit of energy away from the middle
 
 
 class ModelMelodist:
@@ -75,6 +77,7 @@ class ModelMelodist:
         fold = allowed.sum() <= 1            # register outside the vocabulary: fold octaves
         if fold:
             allowed[:] = True
+        busy = 0.0 if context.energy is None else ENERGY_LEAN * (context.energy - 0.5)
         uniforms = rng.random(2 * total + 2)      # enough for a pitch and a duration per tick
         state = self.stepper.initial_state()
         prev_p, prev_d, t, k = BOS_PITCH, BOS_DUR, 0, 0
@@ -92,6 +95,8 @@ class ModelMelodist:
             p = nucleus_sample(logits, uniforms[k], temperature=temperature, top_p=self.top_p, allowed=mask,
                                keep=REST)
             d_logits = self.stepper.duration_logits(state, p)
+            if busy:   # an asked energy leans the line toward shorter (or longer) notes
+                d_logits = d_logits - busy * _LOG_DUR
             d = nucleus_sample(d_logits, uniforms[k + 1], temperature=temperature, top_p=self.top_p,
                                allowed=_DUR_TICKS <= total - t)
             k += 2

@@ -10,6 +10,8 @@ from pydantic import ValidationError
 from ..config import MAX_BODY_BYTES
 from ..service import Refused, Unavailable
 from ..store import is_store_name
+from ..energy import STYLE_ENERGY
+from ..instrument_choices import PART_CHOICES, spoken
 from ..meters import meter_names
 from ..styles import STYLES, STYLE_NAMES
 from .auth import authenticate, current_owner
@@ -18,7 +20,7 @@ from .openapi import build_openapi
 from .page import page_response, prefers_html
 from .schemas import (
     MAX_PAGE_SIZE, MAX_TEMPERATURE, MAX_TEMPO, MIN_DURATION, MIN_TEMPERATURE, MIN_TEMPO, GenerateRequest,
-    RequestLimits, HealthResponse, StyleInfo, StylesResponse, SystemInfo, describe_validation_errors, dump,
+    PartChoices, RequestLimits, HealthResponse, StyleInfo, StylesResponse, SystemInfo, describe_validation_errors, dump,
     generate_request_model,
 )
 from .tracks import send_store_file, service, track_body
@@ -125,7 +127,9 @@ def styles() -> Response:
     body = StylesResponse(styles=[
         StyleInfo(name=s.name, description=s.description, default_tempo=s.default_tempo,
                   tempo_range=s.tempo_range, time_signature=s.time_signature, instruments=s.instruments,
-                  time_signatures=meter_names(s.name))
+                  time_signatures=meter_names(s.name), energy=STYLE_ENERGY[s.name],
+                  parts=[PartChoices(name=part, instruments=[spoken(i) for i in choices])
+                         for part, choices in PART_CHOICES[s.name].items()])
         for s in STYLES.values()
     ])
     return jsonify(dump(body))

@@ -7,11 +7,12 @@ name the field they reject.
 """
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Dict, Optional
 
 from pydantic import BaseModel, Field, model_validator
 
 from ..errors import ParameterError
+from ..instrument_choices import resolve_instruments
 from ..meters import meter_names
 
 
@@ -23,6 +24,14 @@ class MusicalControls(BaseModel):
                                                       "(the first is its default), e.g. '3/4' or '12/8'. "
                                                       "A compound meter's tempo counts dotted quarters.",
                                           examples=["3/4"])
+    energy: Optional[float] = Field(None, ge=0.0, le=1.0,
+                                    description="0 (sparse, soft, dark) to 1 (dense, loud, bright): how busy the "
+                                                "arrangement is and how its form builds; the style's own shape "
+                                                "when omitted (its usual level is energy in /api/styles).")
+    instruments: Optional[Dict[str, str]] = Field(None, max_length=8,
+                                                  description="Part name to instrument, from that part's choices "
+                                                              "in /api/styles; the seed chooses the other parts'.",
+                                                  examples=[{"melody": "sax", "harmony": "organ"}])
 
     @model_validator(mode="after")
     def _fits_the_style(self) -> Any:
@@ -34,4 +43,6 @@ class MusicalControls(BaseModel):
             if self.time_signature.replace(" ", "") not in offered:
                 raise ParameterError("time_signature", f"must be one of {', '.join(offered)} for {style}")
             self.time_signature = self.time_signature.replace(" ", "")
+        if self.instruments:
+            self.instruments = resolve_instruments(style, self.instruments)
         return self

@@ -252,6 +252,13 @@ class TrackList(BaseModel):
     next_cursor: Optional[str] = Field(description="Pass as cursor for the next page; null on the last page.")
 
 
+class PartChoices(BaseModel):
+    """A part of a style and the instruments the ``instruments`` field accepts for it."""
+
+    name: str
+    instruments: list[str]
+
+
 class StyleInfo(BaseModel):
     """One style as ``GET /api/styles`` lists it."""
 
@@ -264,6 +271,8 @@ class StyleInfo(BaseModel):
     instruments: list[str]
     time_signatures: list[str] = Field(default_factory=list,
                                        description="The meters time_signature accepts; the first is the default.")
+    energy: Optional[float] = Field(None, description="The style's usual energy (0 to 1).")
+    parts: list[PartChoices] = Field(default_factory=list, description="Each part and the instruments it accepts.")
 
 
 class StylesResponse(BaseModel):

@@ -1,0 +1,36 @@
+"""Energy measured on real output: the onsets a detector hears and the Score's notes rise with it."""
+from __future__ import annotations
+
+import librosa
+import numpy as np
+import pytest
+
+from aimusic.analysis import to_mono
+from aimusic.config import DEFAULT_MODEL_PATH
+from aimusic.model.melodist import load_model_melodist
+from aimusic.pipeline import GenerationRequest, generate
+
+MODEL = load_model_melodist(DEFAULT_MODEL_PATH)
+LEVELS = (0.1, 0.5, 0.9)
+
+
+def _figures(style: str, energy: float) -> tuple[float, int]:
+    track = generate(GenerationRequest(style=style, duration=10.0, seed=3, energy=energy), MODEL)
+    y = to_mono(track.audio).astype(np.float32)
+    onsets = librosa.onset.onset_detect(y=y, sr=track.sample_rate, units="time")
+    return len(onsets) / track.duration_s, sum(len(t.notes) for t in track.score.tracks)
+
+
+@pytest.mark.parametrize("style", ["jazz", "rock", "electronic"])
+def test_onset_rate_and_notes_rise_with_energy(style: str) -> None:
+    rates, notes = zip(*(_figures(style, e) for e in LEVELS))
+    assert notes[0] < notes[1] < notes[2], f"{style} notes {notes}"
+    assert rates[0] < rates[1] <= rates[2] and rates[0] < rates[2], f"{style} onsets/s {rates}"
+
+
+def test_a_quieter_bridge_and_a_build_up_around_the_asked_level() -> None:
+    track = generate(GenerationRequest(style="jazz", duration=40.0, seed=3, energy=0.5), MODEL)
+    body = [s for s in track.plan.sections if s.kind in ("A", "B")]
+    first_b = next(s for s in body if s.kind == "B")
+    first_a = next(s for s in body if s.kind == "A")
+    assert first_b.energy < first_a.energy < body[-1].energy
