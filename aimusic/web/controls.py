@@ -9,15 +9,38 @@ from __future__ import annotations
 
 from typing import Any, Dict, Optional
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..errors import ParameterError
-from ..instrument_choices import resolve_instruments
+from ..instrument_choices import PART_CHOICES, resolve_instruments, spoken
 from ..meters import meter_names
+from ..styles import STYLE_NAMES
+
+
+def _caseless(word: str) -> str:
+    return "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else c for c in word)
+
+
+def _per_style_rules(schema: dict[str, Any]) -> None:
+    """Declare the checks that depend on the style in the schema, so a client can make them too."""
+    rules = []
+    for style in STYLE_NAMES:
+        parts = PART_CHOICES[style]
+        rules.append({
+            "if": {"properties": {"style": {"pattern": r"^\s*" + _caseless(style) + r"\s*$"}}, "required": ["style"]},
+            "then": {"properties": {
+                "time_signature": {"anyOf": [{"enum": meter_names(style)}, {"type": "null"}]},
+                "instruments": {"anyOf": [{"type": "null"}, {
+                    "type": "object", "additionalProperties": False,
+                    "properties": {part: {"enum": list(choices) + [spoken(c) for c in choices if "_" in c]}
+                                   for part, choices in parts.items()}}]}}}})
+    schema["allOf"] = rules
 
 
 class MusicalControls(BaseModel):
     """Optional controls shared by every way of asking for a track (API, jobs, CLI)."""
+
+    model_config = ConfigDict(json_schema_extra=_per_style_rules)
 
     time_signature: Optional[str] = Field(None, max_length=8,
                                           description="One of the style's time_signatures in /api/styles "
