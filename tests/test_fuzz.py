@@ -42,7 +42,7 @@ def valid_data_accepted(ctx, response, case) -> bool | None:
     except RejectedPositiveData:
         if response.status_code == 400:
             details = response.json().get("error", {}).get("details", [])
-            fields = {d.get("field", "").split(".")[0] for d in details}
+            fields = {d.get("field", "").rsplit(".", 1)[-1] for d in details}   # requests[0].time_signature
             if fields and fields <= ACROSS_FIELDS:
                 return None
         raise
