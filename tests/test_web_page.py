@@ -574,7 +574,7 @@ def test_batch_count_and_the_apis_errors_for_a_batch_mark_the_field(page):
 
 
 def test_batch_progress_streams_with_a_key(browser, keys_server):
-    key = create_key(keys_server, "carol")
+    key = create_key(keys_server, "dora")
     with open_context(browser, keys_server.base_url) as page:
         page.goto("/")
         page.wait_for_selector("#api-key")
@@ -583,7 +583,7 @@ def test_batch_progress_streams_with_a_key(browser, keys_server):
         page.wait_for_selector("#library[aria-busy=false]")
         page.evaluate(RECORD_JOB)
         with page.expect_request(lambda r: r.url.endswith("/events")) as stream:
-            queued = start_batch(page, "blues", 2, 3, seed=61)
+            queued = start_batch(page, "blues", 6, 3, seed=61)  # long enough to be seen between events
         # EventSource cannot send the key: the page reads the stream with fetch().
         assert stream.value.resource_type == "fetch"
         assert stream.value.headers.get("authorization") == f"Bearer {key}"

@@ -14,6 +14,7 @@ from collections import OrderedDict
 from functools import lru_cache
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from .guitar import amp_shape, drive_gain
 from .instruments import Timbre, get_timbre
@@ -169,6 +170,13 @@ def timbre_calibration(name: str, sr: int) -> tuple[float, float, np.ndarray]:
     the note's waveform at unit RMS, scaled to each RMS of :data:`DRIVE_GRID` (saturation
     squeezes loud frames, so the drive's effect on the level depends on each frame's level).
     """
+    # Measured with one BLAS thread, as every render runs: a multi-threaded sum rounds differently,
+    # and the calibration must not depend on who asked first (a server's warm-up or a render).
+    with threadpool_limits(limits=1):
+        return _calibrate(name, sr)
+
+
+def _calibrate(name: str, sr: int) -> tuple[float, float, np.ndarray]:
     from dataclasses import replace
 
     from .colour import colour_whole  # the colour stage imports this module
