@@ -14,6 +14,7 @@ idle worker (median of several). Then an estimate of where a cluster saturates f
 from __future__ import annotations
 
 import argparse
+import os
 import json
 import statistics
 import sys
@@ -23,6 +24,7 @@ from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+LOAD_AT_START = os.getloadavg()[0]  # other work on the machine slows every figure alike
 sys.path.insert(0, str(ROOT))
 
 from tests.deploy import Deployment  # noqa: E402
@@ -124,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     lines = ["# Jobs benchmark", "",
              f"`python bench/bench_jobs.py --tracks {args.tracks} --duration {args.duration:g}`: one batch of "
              f"{args.tracks} jazz tracks of {args.duration:g} s per configuration through gunicorn (1 web process), "
-             "Redis and PostgreSQL on this machine (2 cores), workers started fresh for each configuration.", "",
+             "Redis and PostgreSQL on this machine (2 cores), workers started fresh for each configuration. "
+             f"Load average at the start: {LOAD_AT_START:.1f} on {os.cpu_count()} cores.", "",
              "| configuration | tracks/s | audio s per s | vs. synchronous |", "|---|---|---|---|"]
     for name, rate in rows:
         lines.append(f"| {name} | {rate:.2f} | {rate * args.duration:.0f} | {rate / base:.2f}x |")

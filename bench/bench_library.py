@@ -13,6 +13,7 @@ run (Debian's ``postgresql`` package), as in the tests. Medians, with the 10th-9
 from __future__ import annotations
 
 import argparse
+import os
 import secrets
 import statistics
 import sys
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
+LOAD_AT_START = os.getloadavg()[0]  # other work on the machine slows every figure alike
 sys.path.insert(0, str(ROOT))
 
 from aimusic import library  # noqa: E402
@@ -118,7 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"`python bench/bench_library.py --tracks {args.tracks} --runs {args.runs}`: a library of "
         f"{args.tracks:,} tracks, each query timed {args.runs} times in process (median, 10th-90th percentile, ms). "
-        "SQLite: WAL file on local disk; PostgreSQL: a local server (fsync off, as in the tests).",
+        "SQLite: WAL file on local disk; PostgreSQL: a local server (fsync off, as in the tests). "
+        f"Load average at the start: {LOAD_AT_START:.1f} on {os.cpu_count()} cores.",
         "",
         "| operation | SQLite | PostgreSQL |",
         "|---|---|---|",
