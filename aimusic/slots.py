@@ -68,16 +68,22 @@ class GenerationSlots:
         except FileNotFoundError:   # no /proc: fall back on the path
             return os.open(self._paths()[index], os.O_RDWR | os.O_CREAT, 0o644)
 
+    def _try_lock(self, index: int) -> int | None:
+        """Lock slot ``index`` without waiting: its file descriptor, or None if it is busy."""
+        fd = self._open(index)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return None
+        return fd
+
     def _take(self) -> tuple[int, int] | None:
         """Lock the first free slot: its index and file descriptor, or None if all are busy."""
         for index in range(self.count):
-            fd = self._open(index)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                os.close(fd)
-                continue
-            return index, fd
+            fd = self._try_lock(index)
+            if fd is not None:
+                return index, fd
         return None
 
     @contextmanager
@@ -110,11 +116,8 @@ class GenerationSlots:
         held: list[int] = []
         try:
             for index in range(self.count):
-                fd = self._open(index)
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    os.close(fd)
+                fd = self._try_lock(index)
+                if fd is None:
                     break
                 held.append(fd)
             yield len(held) == self.count
