@@ -106,15 +106,19 @@ _SWING_COMPS = (((0.0, 1.2), (1.5, 0.5)), ((1.5, 0.4), (3.5, 0.4)), ((0.0, 0.8),
                 ((1.0, 0.5), (2.5, 0.4), (3.0, 0.8)))
 
 
-def comp_swing(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beats_per_bar: int,
-               energy: float, rng: np.random.Generator) -> list[Note]:
-    """Jazz comping: rootless voicings on syncopated hits, a different rhythm each bar."""
+def comp_rootless(spans: tuple[ChordSpan, ...], rhythms: tuple[tuple[tuple[float, float], ...], ...], *,
+                  register: tuple[int, int], beats_per_bar: int, energy: float,
+                  rng: np.random.Generator) -> list[Note]:
+    """Rootless voicings on the hits of one of ``rhythms`` per bar, ``(onset, length)`` in beats.
+
+    Jazz comping in any meter: the rhythm tables say where the hits fall (4/4, a 3/4 waltz).
+    """
     notes: list[Note] = []
     bars: dict[int, list[ChordSpan]] = {}
     for span in spans:
         bars.setdefault(int(span.start // beats_per_bar), []).append(span)
     for bar, bar_spans in bars.items():
-        rhythm = _SWING_COMPS[int(rng.integers(len(_SWING_COMPS)))]
+        rhythm = rhythms[int(rng.integers(len(rhythms)))]
         origin = bar * beats_per_bar
         for onset, length in rhythm:
             t = origin + onset
@@ -122,6 +126,13 @@ def comp_swing(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beats
             vel = (0.45 + 0.25 * energy) * float(rng.uniform(0.85, 1.1))
             notes += _chord_notes(voice_chord(span.chord, register, rootless=True), t, length, min(vel, 1.0))
     return notes
+
+
+def comp_swing(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beats_per_bar: int,
+               energy: float, rng: np.random.Generator) -> list[Note]:
+    """Jazz comping: rootless voicings on syncopated hits, a different rhythm each bar."""
+    return comp_rootless(spans, _SWING_COMPS, register=register, beats_per_bar=beats_per_bar, energy=energy,
+                         rng=rng)
 
 
 def comp_shuffle(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beats_per_bar: int,

@@ -11,7 +11,7 @@ import numpy as np
 from ..score import Note
 from ..theory import fold_into
 from .bass import _root
-from .harmony import PatternFn, voice_chord
+from .harmony import PatternFn, comp_rootless, voice_chord
 from .melody_context import ChordSpan
 
 PULSE = 1.5          # beats in a dotted quarter
@@ -89,18 +89,8 @@ _WALTZ_COMPS = (((0.0, 0.8), (1.5, 0.5)), ((1.0, 0.6), (2.0, 0.6)), ((0.5, 0.4),
 def comp_waltz(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beats_per_bar: int,
                energy: float, rng: np.random.Generator) -> list[Note]:
     """Jazz-waltz comping: rootless voicings on two hits of each 3/4 bar, a rhythm per bar."""
-    notes: list[Note] = []
-    bars: dict[int, list[ChordSpan]] = {}
-    for span in spans:
-        bars.setdefault(int(span.start // beats_per_bar), []).append(span)
-    for bar, bar_spans in bars.items():
-        rhythm = _WALTZ_COMPS[int(rng.integers(len(_WALTZ_COMPS)))]
-        for onset, length in rhythm:
-            t = bar * beats_per_bar + onset
-            span = next((s for s in bar_spans if s.start <= t < s.end), bar_spans[-1])
-            vel = (0.45 + 0.25 * energy) * float(rng.uniform(0.85, 1.1))
-            notes += [Note(t, length, p, min(vel, 1.0)) for p in voice_chord(span.chord, register, rootless=True)]
-    return notes
+    return comp_rootless(spans, _WALTZ_COMPS, register=register, beats_per_bar=beats_per_bar, energy=energy,
+                         rng=rng)
 
 
 def comp_compound(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beats_per_bar: int,
