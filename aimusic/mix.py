@@ -224,6 +224,23 @@ def send_boards(spec: MixSpec, score: Score) -> tuple[pb.Pedalboard, pb.Pedalboa
     return delay_board, reverb_board
 
 
+def strip_chunk(strip: "_Strip", m: int, duck: np.ndarray | None, *, sr: int) -> tuple[np.ndarray, np.ndarray]:
+    """The next ``m`` samples of a strip's track through its chain: (left, right) before gain and pan.
+
+    Read, scaled, through the strip's board (state kept across chunks), ducked by the kick if
+    the strip is, then split by the stereo chorus when it has one (linear: the gain can follow).
+    The mix and the stems both take their parts' chunks from here.
+    """
+    y = strip.source.read(m)
+    y *= strip.scale
+    y = strip.board(y[None, :], sr, reset=False)[0]
+    if duck is not None and strip.ducked:
+        y *= duck
+    if strip.chorus is None:
+        return y, y
+    return strip.chorus[0](y[None, :], sr, reset=False)[0], strip.chorus[1](y[None, :], sr, reset=False)[0]
+
+
 def mix_sources(sources: dict[str, StemSource], score: Score, style: StyleSpec, *, sr: int,
                 n_samples: int, progress: Callable[[float], None] | None = None) -> np.ndarray:
     """(n_samples, 2) float32 stereo, mastered: effects, panning, master bus, loudness, peak.
@@ -275,15 +292,7 @@ def mix_sources(sources: dict[str, StemSource], score: Score, style: StyleSpec, 
             duck = (duck_envelope(kicks - c0 / sr, sr=sr, n=m, depth=spec.sidechain_duck, recover_s=recover)
                     if kicks.size else None)
             for strip in strips:
-                y = strip.source.read(m)
-                y *= strip.scale
-                y = strip.board(y[None, :], sr, reset=False)[0]
-                if duck is not None and strip.ducked:
-                    y *= duck
-                y_left = y_right = y
-                if strip.chorus is not None:   # linear: the track's gain can follow it
-                    y_left = strip.chorus[0](y[None, :], sr, reset=False)[0]
-                    y_right = strip.chorus[1](y[None, :], sr, reset=False)[0]
+                y_left, y_right = strip_chunk(strip, m, duck, sr=sr)
                 for bus, amount in ((dry, 1.0), (rev, strip.reverb), (dly, strip.delay)):
                     if bus is not None and amount:   # gain, pan and send in one multiply, no temporaries
                         for side, y_side, pan in ((0, y_left, strip.left), (1, y_right, strip.right)):

@@ -19,7 +19,9 @@ import pedalboard as pb
 
 from .loop import close_loop, loop_cut, tile_score
 from .mastering import db_to_gain
-from .mix import BUS_DB, CHUNK_S, StemSource, _kick_onsets, _strips, duck_envelope, master_eq, send_boards
+from .mix import (
+    BUS_DB, CHUNK_S, StemSource, _kick_onsets, _strips, duck_envelope, master_eq, send_boards, strip_chunk,
+)
 from .score import Score
 from .styles import StyleSpec
 from .synth.levels import stem_level_db
@@ -71,15 +73,7 @@ def _render_parts(sources: dict[str, StemSource], score: Score, style: StyleSpec
         for role, strips in parts.items():
             dry, rev, dly = (np.zeros((2, m), dtype=np.float32) for _ in range(3))
             for strip in strips:
-                y = strip.source.read(m)
-                y *= strip.scale
-                y = strip.board(y[None, :], sr, reset=False)[0]
-                if duck is not None and strip.ducked:
-                    y *= duck
-                sides = (y, y)
-                if strip.chorus is not None:
-                    sides = (strip.chorus[0](y[None, :], sr, reset=False)[0],
-                             strip.chorus[1](y[None, :], sr, reset=False)[0])
+                sides = strip_chunk(strip, m, duck, sr=sr)
                 for bus, amount in ((dry, 1.0), (rev, strip.reverb), (dly, strip.delay)):
                     if amount:
                         bus[0] += sides[0] * np.float32(amount * strip.left * strip.post_gain)
