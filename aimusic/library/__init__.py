@@ -13,7 +13,7 @@ from .jobs import JobInfo
 from .keys import KeyInfo, KeyNameError, create_key, list_keys, owner_of, revoke_key
 from .tracks import (
     BadCursor, FileInfo, TrackInfo, TrackPage, add_file, all_file_names, count_tracks, delete_track, forget_files,
-    forget_tracks, get_track, prune_tracks, record_track, track_for_file, tracks_for, utc_now,
+    forget_tracks, get_track, prune_tracks, record_track, track_for_file, tracks_by_id, tracks_for, utc_now,
 )
 from .usage import Refusal, check_and_count, usage_today
 
@@ -21,7 +21,7 @@ __all__ = [
     "JobInfo", "jobs", "BadCursor", "Database", "DatabaseError", "FileInfo", "KeyInfo", "KeyNameError", "Refusal", "TrackInfo",
     "TrackPage", "add_file", "all_file_names", "check_and_count", "count_tracks", "create_key", "delete_track",
     "forget_files", "forget_tracks", "get_track", "list_keys", "owner_of", "prune_tracks", "record_track",
-    "revoke_key", "track_for_file", "tracks_for", "usage_today", "utc_now",
+    "revoke_key", "track_for_file", "tracks_by_id", "tracks_for", "usage_today", "utc_now",
 ]
 
 

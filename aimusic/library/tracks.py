@@ -123,6 +123,14 @@ def get_track(db: Database, track_id: str, *, owner: int | None = None) -> Track
         return _info(row) if row is not None else None
 
 
+def tracks_by_id(db: Database, track_ids: list[str]) -> dict[str, TrackInfo]:
+    """The tracks of these ids that still exist, in one query (a job's finished tracks)."""
+    if not track_ids:
+        return {}
+    with db.read() as session:
+        return {row.id: _info(row) for row in session.scalars(select(Track).where(Track.id.in_(track_ids)))}
+
+
 def track_for_file(db: Database, filename: str, *, owner: int | None = None) -> tuple[TrackInfo, FileInfo] | None:
     """The track owning store file ``filename`` and that file, if ``owner`` may see it."""
     with db.read() as session:

@@ -41,12 +41,10 @@ def queue():  # noqa: ANN201 - a JobQueue
 
 def job_body(job: library.JobInfo) -> dict[str, Any]:
     """The JSON of a job, with the tracks finished so far (in request order)."""
-    db = service().db
-    tracks = []
-    for index in sorted(job.track_ids, key=int):
-        info = library.get_track(db, job.track_ids[index])
-        if info is not None:  # a track deleted since is no longer listed
-            tracks.append(track_body(info))
+    found = library.tracks_by_id(service().db, list(job.track_ids.values()))
+    # In request order; a track deleted since is no longer listed.
+    tracks = [track_body(found[job.track_ids[i]]) for i in sorted(job.track_ids, key=int)
+              if job.track_ids[i] in found]
     iso = lambda value: value.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if value else None  # noqa: E731
     base = f"{request.script_root}/api/jobs/{job.id}"
     body = {"id": job.id, "status": job.status, "progress": round(job.progress, 4), "created_at": iso(job.created_at),
