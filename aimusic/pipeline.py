@@ -11,19 +11,22 @@ from typing import Callable
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from .compose.arrange import compose
+from .compose.arrange import compose, melody_start
 from .compose.melody_context import Melodist
 from .compose.planner import SongPlan, plan_song
+from .compose.variation import Variation, vary_score
 from .config import SAMPLE_RATE
 from .loop import render_loop
 from .energy import style_at_energy
 from .instrument_choices import resolve_instruments
-from .meters import find_meter, style_in_meter
+from .meters import find_meter, meter_names, style_in_meter
+from .primer import Primer, interval_to, place_primer
 from .mix import render_mix
 from .score import Score
 from .styles import STYLES, StyleSpec, get_style
 
 MAX_SEED = 2**32 - 1
+MIN_TEMPO, MAX_TEMPO = 40, 240
 COMPOSED_SHARE = 0.05  # of a generation's time, what planning and composing take (measured: 2-6 %)
 RENDER_SHARE = 0.9  # streaming render and mix; mastering takes the rest
 
@@ -42,6 +45,8 @@ class GenerationRequest:
     time_signature: str | None = None   # one of the style's meters (aimusic.meters); None: its own
     energy: float | None = None         # 0..1 (aimusic.energy); None: the style's own arrangement
     instruments: tuple[tuple[str, str], ...] = ()   # (part, instrument) asked; the seed chooses the rest
+    primer: Primer | None = None        # a user's melody that opens the line (aimusic.primer)
+    variation: Variation | None = None  # set for a variation of a track: its plan, its layers of new notes
 
 
 @dataclass(slots=True)
@@ -77,9 +82,9 @@ def generate(request: GenerationRequest, melodist: Melodist, *, sample_rate: int
     called with the fraction done (0 to 1) as the stages finish; it may raise to stop the work.
     """
     report = progress or (lambda fraction: None)
+    request = with_primer_defaults(request)
     style = request_style(request)
     seed = resolve_seed(request.seed)
-    rng = np.random.default_rng(seed)
     timings: dict[str, float] = {}
 
     # One generation is single-threaded: its matrix products are small (the melody model
@@ -88,9 +93,7 @@ def generate(request: GenerationRequest, melodist: Melodist, *, sample_rate: int
     # from serving several requests at once.
     with threadpool_limits(limits=1):
         t0 = time.perf_counter()
-        plan = plan_piece(request, style, seed=seed, rng=rng)
-        t1 = time.perf_counter()
-        score = compose_plan(request, plan, style, melodist, rng=rng)
+        plan, score = _plan_and_score(request, style, melodist, seed=seed, timings=timings)
         t2 = time.perf_counter()
         report(COMPOSED_SHARE)
         n_samples = int(round(request.duration * sample_rate))
@@ -100,7 +103,7 @@ def generate(request: GenerationRequest, melodist: Melodist, *, sample_rate: int
             audio = render_mix(score, style, sr=sample_rate, n_samples=n_samples,   # streamed: no whole stems
                                progress=lambda f: report(COMPOSED_SHARE + RENDER_SHARE * f))
         t3 = time.perf_counter()
-    timings.update(plan=(t1 - t0) * 1e3, compose=(t2 - t1) * 1e3, render_mix=(t3 - t2) * 1e3)
+    timings.update(compose=(t2 - t0) * 1e3 - timings["plan"], render_mix=(t3 - t2) * 1e3)
     report(1.0)
     return GeneratedTrack(audio=audio, sample_rate=sample_rate, plan=plan, score=score, seed=seed,
                           melody_engine=melodist.name, timings_ms=timings)
@@ -120,6 +123,55 @@ def request_style(request: GenerationRequest) -> StyleSpec:
     return style_at_energy(style, request.energy)
 
 
+def with_primer_defaults(request: GenerationRequest) -> GenerationRequest:
+    """``request`` with the key, tempo and meter its primer gives, where the request gives none.
+
+    A primer's meter is taken only when the style offers it; its tempo (quarter notes a
+    minute in MIDI) is counted in the meter's beats and moved by octaves into 40-240.
+    """
+    primer = request.primer
+    if primer is None:
+        return request
+    changes: dict[str, object] = {}
+    if request.time_signature is None and primer.time_signature in meter_names(request.style):
+        changes["time_signature"] = primer.time_signature
+    if request.key is None:
+        changes["key"] = primer.key.name
+    if request.tempo is None and primer.qpm:
+        pulse = find_meter(request.style, changes.get("time_signature", request.time_signature)).pulse
+        changes["tempo"] = fold_tempo(primer.qpm / pulse)
+    return replace(request, **changes)
+
+
+def fold_tempo(bpm: float, low: int = MIN_TEMPO, high: int = MAX_TEMPO) -> int:
+    """``bpm`` doubled or halved into ``[low, high]`` and rounded: the same pulse, counted playably."""
+    while bpm < low:
+        bpm *= 2
+    while bpm > high:
+        bpm /= 2
+    return int(min(max(round(bpm), low), high))
+
+
+def _plan_and_score(request: GenerationRequest, style: StyleSpec, melodist: Melodist, *, seed: int,
+                    timings: dict[str, float] | None = None) -> tuple[SongPlan, Score]:
+    """The plan and Score of ``request``: one generator for both, or a variation's layers.
+
+    A variation plans with its original's seed (the same plan) and composes the original's
+    Score, then each layer composes again from its own seed and takes the parts it varies.
+    """
+    variation = request.variation
+    t0 = time.perf_counter()
+    rng = np.random.default_rng(seed if variation is None else variation.plan_seed)
+    plan = plan_piece(request, style, seed=seed if variation is None else variation.plan_seed, rng=rng)
+    if timings is not None:
+        timings["plan"] = (time.perf_counter() - t0) * 1e3
+    score = compose_plan(request, plan, style, melodist, rng=rng)
+    for layer_seed, vary in (variation.layers if variation else ()):
+        again = compose_plan(request, plan, style, melodist, rng=np.random.default_rng(layer_seed))
+        score = vary_score(score, again, vary)
+    return plan, score
+
+
 def plan_piece(request: GenerationRequest, style: StyleSpec, *, seed: int, rng: np.random.Generator) -> SongPlan:
     """The plan of ``request`` (the first use of ``rng``): the one place a request becomes a plan."""
     plan = plan_song(style, duration=request.duration, tempo=request.tempo, key=request.key, seed=seed, rng=rng,
@@ -127,6 +179,9 @@ def plan_piece(request: GenerationRequest, style: StyleSpec, *, seed: int, rng: 
     if request.instruments:
         asked = resolve_instruments(style.name, dict(request.instruments))
         plan = replace(plan, instruments=tuple((role, asked.get(role, name)) for role, name in plan.instruments))
+    if request.primer is not None:
+        primer = request.primer.transposed(interval_to(request.primer.key, plan.key.tonic))
+        plan = replace(plan, primer=place_primer(primer, melody_start(plan), plan.total_beats))
     return plan
 
 
@@ -142,12 +197,11 @@ def compose_piece(request: GenerationRequest, melodist: Melodist) -> tuple[SongP
     MIDI, score JSON and stems of a stored track are made from this: the same request and
     seed give the same random draws in the same order, so the same notes.
     """
+    request = with_primer_defaults(request)
     style = request_style(request)
     seed = resolve_seed(request.seed)
-    rng = np.random.default_rng(seed)
     with threadpool_limits(limits=1):
-        plan = plan_piece(request, style, seed=seed, rng=rng)
-        score = compose_plan(request, plan, style, melodist, rng=rng)
+        plan, score = _plan_and_score(request, style, melodist, seed=seed)
     return plan, score, seed
 
 

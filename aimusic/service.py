@@ -10,6 +10,7 @@ without a row, which :meth:`TrackService.reconcile` removes at the next start.
 """
 from __future__ import annotations
 
+import dataclasses
 import errno
 import hashlib
 import logging
@@ -24,8 +25,10 @@ from typing import Any, Callable
 
 from . import __version__, library
 from .audio_io import encode_wav
+from .compose.variation import Variation
 from .config import SAMPLE_RATE, Settings
 from .melodists import MelodistInfo, load_melodist
+from .primer import primer_from_base64
 from .pipeline import GeneratedTrack, GenerationRequest, generate, warm_up_styles
 from .slots import GenerationSlots, Overloaded
 from .store import STALE_TEMP_S, FileStore, StoreError, track_id_of
@@ -83,20 +86,31 @@ def plan_summary(track: GeneratedTrack) -> dict[str, Any]:
                          "bars": int(section.n_bars), "start_beat": start_beat,
                          "start_s": round(float(plan.tempo_map.seconds(start_beat)), 4),
                          "energy": round(float(section.energy), 3)})
+    primer = {"primer": {"start_beat": float(plan.primer[0].start), "notes": len(plan.primer)}} if plan.primer else {}
     return {"key": plan.key.name, "tempo": int(plan.tempo),
             "time_signature": plan.time_signature, "bars": int(plan.total_bars),
             "sections": sections, "chords": list(plan.numerals),
-            "instruments": {role: name for role, name in plan.instruments}, "groove": plan.groove}
+            "instruments": {role: name for role, name in plan.instruments}, "groove": plan.groove, **primer}
 
 
 def to_pipeline_request(params: Any) -> GenerationRequest:
     """The pipeline's plain request from validated request parameters (the API's model)."""
+    primer = getattr(params, "primer", None)
     return GenerationRequest(style=params.style, duration=float(params.duration), tempo=params.tempo,
                              key=params.key, seed=params.seed, temperature=float(params.temperature),
                              loop=bool(getattr(params, "loop", False)),
                              time_signature=getattr(params, "time_signature", None),
                              energy=getattr(params, "energy", None),
-                             instruments=tuple(sorted((getattr(params, "instruments", None) or {}).items())))
+                             instruments=tuple(sorted((getattr(params, "instruments", None) or {}).items())),
+                             primer=primer_from_base64(primer.midi) if primer else None)
+
+
+def variation_summary(variation: Variation | None, original: str | None) -> dict[str, Any] | None:
+    """What the library keeps of a variation: its original's id, the plan's seed and the layers."""
+    if variation is None:
+        return None
+    return {"of": original, "plan_seed": int(variation.plan_seed),
+            "layers": [[int(seed), vary] for seed, vary in variation.layers]}
 
 
 def file_sha256(path: Path | str | None) -> str | None:
@@ -270,12 +284,14 @@ class TrackService:
             raise Refused(refusal)
 
     def make_track(self, params: Any, *, owner: int | None, request: dict[str, Any], track_id: str | None = None,
-                   progress: Callable[[float], None] | None = None, wait_s: float = 0.0) -> library.TrackInfo:
+                   progress: Callable[[float], None] | None = None, wait_s: float = 0.0,
+                   variation: Variation | None = None, original: str | None = None) -> library.TrackInfo:
         """Compose, render, store and record one track for ``owner``; raise :class:`Unavailable` if it cannot now.
 
         ``request`` is the request as the client gave it, kept with the track. A background job
         passes its own ``track_id`` (so a retry records the track once), a ``progress`` callback
-        and ``wait_s``, how long to wait for a generation slot.
+        and ``wait_s``, how long to wait for a generation slot. A variation of track ``original``
+        passes that track's request as ``params`` and how it varies it as ``variation``.
         """
         out = self.output_status()
         if not out.writable:
@@ -284,7 +300,8 @@ class TrackService:
         t0 = time.perf_counter()
         try:
             with self.slots.acquire(wait_s=wait_s):
-                track = generate(to_pipeline_request(params), info.melodist, progress=progress)
+                asked = dataclasses.replace(to_pipeline_request(params), variation=variation)
+                track = generate(asked, info.melodist, progress=progress)
                 track_id = track_id or new_track_id()
                 filename = f"{params.style}_{track_id}.wav"
                 stored = self.store.write(filename, lambda handle: encode_wav(handle, track.audio,
@@ -298,7 +315,8 @@ class TrackService:
                     raise
                 elapsed_ms = (time.perf_counter() - t0) * 1e3
                 record = self._record(track, params, owner=owner, request=request, track_id=track_id,
-                                      stored=stored, elapsed_ms=elapsed_ms, extra=tuple(extra))
+                                      stored=stored, elapsed_ms=elapsed_ms, extra=tuple(extra),
+                                      lineage=variation_summary(variation, original))
         except Overloaded as exc:
             raise Unavailable(f"server busy: {exc}", retry_after=5) from None
         except StoreError as exc:
@@ -315,9 +333,11 @@ class TrackService:
         return record
 
     def _record(self, track: GeneratedTrack, params: Any, *, owner: int | None, request: dict[str, Any],
-                track_id: str, stored: Any, elapsed_ms: float,
-                extra: tuple[library.FileInfo, ...] = ()) -> library.TrackInfo:
+                track_id: str, stored: Any, elapsed_ms: float, extra: tuple[library.FileInfo, ...] = (),
+                lineage: dict[str, Any] | None = None) -> library.TrackInfo:
         summary = plan_summary(track)
+        if lineage:
+            summary["variation"] = lineage
         record = library.TrackInfo(
             id=track_id, owner_id=owner, created_at=library.utc_now(), style=params.style,
             duration_s=round(track.duration_s, 3), tempo=int(track.plan.tempo), key=track.plan.key.name,

@@ -33,6 +33,7 @@ from .encode.audio import AUDIO_FORMATS, MEDIA_TYPES, AudioTags, decode_pcm16, e
 from .encode.midi import write_midi_file
 from .encode.score_json import score_json_bytes
 from .encode.stems_zip import write_stems_zip
+from .compose.variation import Variation
 from .pipeline import GenerationRequest, compose_piece
 from .stems import render_part_stems
 from .styles import get_style
@@ -95,7 +96,23 @@ def stored_request(info: library.TrackInfo) -> GenerationRequest:
     from .service import to_pipeline_request
     from .web.schemas import GenerateRequest
 
-    return dataclasses.replace(to_pipeline_request(GenerateRequest.model_validate(info.request)), seed=info.seed)
+    return dataclasses.replace(to_pipeline_request(GenerateRequest.model_validate(info.request)), seed=info.seed,
+                               variation=stored_variation(info))
+
+
+def stored_variation(info: library.TrackInfo) -> Variation | None:
+    """How a variation track varies its first original (None for a track that is no variation)."""
+    found = info.plan.get("variation")
+    if not found:
+        return None
+    return Variation(plan_seed=int(found["plan_seed"]),
+                     layers=tuple((int(seed), str(vary)) for seed, vary in found["layers"]))
+
+
+def variation_of(info: library.TrackInfo, *, seed: int, vary: str) -> Variation:
+    """The :class:`Variation` of a new track that varies ``info`` with ``seed`` and ``vary``."""
+    lineage = stored_variation(info) or Variation(plan_seed=int(info.seed), layers=())
+    return lineage.then(seed, vary)
 
 
 @contextmanager

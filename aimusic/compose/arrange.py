@@ -34,12 +34,24 @@ def _spans_in(plan: SongPlan, start_beat: float, end_beat: float) -> tuple[Chord
 def _context(plan: SongPlan, style: StyleSpec, part: PartSpec, start: float, end: float,
              final: bool) -> MelodyContext:
     m = style.melody
+    primer = tuple(replace(n, length=min(n.length, end - n.start)) for n in plan.primer if start <= n.start < end)
     return MelodyContext(key=plan.key, beats_per_bar=plan.beats_per_bar, beat_unit=plan.beat_unit,
                          start=start, length=end - start, chords=_spans_in(plan, start, end),
                          register=part.register, style_tag=m.model_tag, step=m.step,
                          density=clamp(m.density * plan.density, 0.1, 0.95),
                          rest_prob=m.rest_prob, long_note_prob=m.long_note_prob, final=final, meter=plan.meter,
-                         energy=plan.energy)
+                         energy=plan.energy, primer=primer)
+
+
+def melody_start(plan: SongPlan) -> float:
+    """The beat where the melody comes in: after the intro (a piece of one section has none)."""
+    sections = plan.sections
+    first = next((s for s in sections if s.kind != "intro"), sections[0]) if len(sections) > 1 else sections[0]
+    return float(first.start_bar * plan.beats_per_bar)
+
+
+def _has_primer(plan: SongPlan, start: float, end: float) -> bool:
+    return any(start <= n.start < end for n in plan.primer)
 
 
 def _shift(notes: list[Note], offset: float) -> list[Note]:
@@ -66,7 +78,7 @@ def write_melody(plan: SongPlan, style: StyleSpec, part: PartSpec, melodist: Mel
         if style.melody.phrasing == "aab" and sec.kind in ("A", "B") and not final:
             notes += _aab_section(plan, style, part, melodist, start, sec.n_bars, rng=rng, temperature=temperature)
             continue
-        if remembered is None or final:
+        if remembered is None or final or _has_primer(plan, start, end):   # a user's notes are never recalled over
             written = melodist.melody(_context(plan, style, part, start, end, final), rng=rng,
                                       temperature=temperature)
             if sec.kind != "ending":
@@ -103,11 +115,12 @@ def _aab_section(plan: SongPlan, style: StyleSpec, part: PartSpec, melodist: Mel
             again = _shift(call_of(a_line, a_start, plan.beats_per_bar), l0 - a_start)
             notes += [n for n in again if n.start < end]
             continue
-        written = melodist.melody(_context(plan, style, part, l0, min(l0 + line, end), False), rng=rng,
-                                  temperature=temperature)
+        context = _context(plan, style, part, l0, min(l0 + line, end), False)
+        written = melodist.melody(context, rng=rng, temperature=temperature)
         if i % 3 == 0:
             a_line, a_start = written, l0
-        notes += call_of(written, l0, plan.beats_per_bar)
+        # A user's notes are kept whole; the line's own notes are kept in its call.
+        notes += list(context.primer) + call_of(written[len(context.primer):], l0, plan.beats_per_bar)
     return [replace(n, length=min(n.length, end - n.start)) for n in notes]
 
 
@@ -161,11 +174,15 @@ def compose(plan: SongPlan, style: StyleSpec, melodist: Melodist, *, rng: np.ran
     spb = tempo.seconds_per_beat
     tracks: list[Track] = []
     for part in style.parts:
+        fixed: set[tuple[float, int]] = set()
         if part.role == "melody":
             notes = write_melody(plan, style, part, melodist, rng=rng, temperature=temperature)
+            fixed = {(n.start, n.pitch) for n in plan.primer}   # a user's notes: no bends, no feel
             if style.melody.blue_notes:
-                notes = blue_notes(notes, plan.key, plan.chords, amount=style.melody.blue_notes,
-                                   register=part.register, rng=rng)
+                kept = [n for n in notes if (n.start, n.pitch) in fixed]
+                bent = blue_notes([n for n in notes if (n.start, n.pitch) not in fixed], plan.key, plan.chords,
+                                  amount=style.melody.blue_notes, register=part.register, rng=rng)
+                notes = sorted(kept + bent, key=lambda n: n.start) if kept else bent
             if notes and not plan.loop:  # the last melody note rings with the final chord
                 notes[-1] = replace(notes[-1], length=max(end_beat - notes[-1].start, notes[-1].length))
             notes = _melody_dynamics(notes, plan)
@@ -180,10 +197,13 @@ def compose(plan: SongPlan, style: StyleSpec, melodist: Melodist, *, rng: np.ran
         if part.double:   # a double-tracked part: a second take, panned to the other side
             takes.append((f"{part.role}_double", part.double[part.instruments.index(instrument)], -part.pan))
         for name, take_instrument, pan in takes:
-            felt = apply_feel(notes, swing=0.5 if part.triplets else style.swing, rng=rng,
+            kept = [n for n in notes if (n.start, n.pitch) in fixed] if fixed else []
+            felt = apply_feel([n for n in notes if (n.start, n.pitch) not in fixed] if kept else notes,
+                              swing=0.5 if part.triplets else style.swing, rng=rng,
                               jitter_beats=JITTER_S[part.role] / spb, beats_per_bar=plan.beats_per_bar,
                               accent_depth=0.25 if part.role in ("melody", "harmony") else 0.0,
                               end_limit=end_beat, pulse=style.pulse)
+            felt += [replace(n, length=min(n.length, end_beat - n.start)) for n in kept if n.start < end_beat - 0.01]
             felt.sort(key=lambda n: (n.start, n.pitch))
             tracks.append(Track(name=name, instrument=take_instrument, role=part.role, notes=felt, pan=pan,
                                 gain_db=part.gain_db))

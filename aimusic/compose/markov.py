@@ -45,6 +45,9 @@ class MarkovMelodist:
 
     def melody(self, context: MelodyContext, *, rng: np.random.Generator, temperature: float = 1.0) -> list[Note]:
         """Write one section's melody (see :class:`aimusic.compose.melody_context.Melodist`)."""
+        if context.primer:     # the user's notes, then the chain from the next beat on
+            rest = context.after_primer()
+            return list(context.primer) + (self.melody(rest, rng=rng, temperature=temperature) if rest else [])
         ctx = context
         low, high = ctx.register
         scale_pcs = [(ctx.key.tonic + s) % 12 for s in SCALES[ctx.key.mode]]

@@ -5,7 +5,8 @@ can ask either for a section's melody and the two can be compared on equal terms
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import numpy as np
@@ -50,11 +51,26 @@ class MelodyContext:
     final: bool = False       # the last section: the line should come to rest on the tonic
     meter: str = ""           # the time signature when not beats_per_bar/beat_unit ("6/8": 3 beats)
     energy: float | None = None  # 0..1 when asked: how busy the line is (None: as the style writes it)
+    primer: tuple[Note, ...] = ()  # a user's notes that open the span, kept exactly; the line continues them
+
+    @property
+    def primer_end(self) -> float:
+        """The beat where the primer's last note ends (``start`` when there is none)."""
+        return max((n.end for n in self.primer), default=self.start)
 
     @property
     def time_signature(self) -> str:
         """The time signature the line is written in, as the model was trained on it."""
         return self.meter or f"{self.beats_per_bar}/{self.beat_unit}"
+
+    def after_primer(self) -> "MelodyContext | None":
+        """The span left once the primer has played, from the next whole beat (None: nothing left)."""
+        start = float(math.ceil(self.primer_end - 1e-9))
+        end = self.start + self.length
+        if end - start < 1.0:
+            return None
+        return replace(self, start=start, length=end - start, primer=(),
+                       chords=tuple(c for c in self.chords if c.end > start))
 
     def chord_at(self, beat: float) -> Chord:
         """The chord sounding at absolute ``beat`` (the last one if past the end)."""
@@ -65,7 +81,11 @@ class MelodyContext:
 
 
 class Melodist(Protocol):
-    """Anything that can write a section's melody."""
+    """Anything that can write a section's melody.
+
+    A context with a ``primer`` gets back the primer's notes unchanged, followed by the
+    melodist's continuation from where the primer ends.
+    """
 
     name: str
 

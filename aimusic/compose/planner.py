@@ -11,7 +11,7 @@ import numpy as np
 
 from ..energy import plan_density, section_energy
 from ..errors import ParameterError
-from ..score import TempoMap
+from ..score import Note, TempoMap
 from ..styles import Progression, StyleSpec
 from ..theory import Key, parse_key, roman_to_chord
 from .loops import lead_back, loop_bars, loop_layout
@@ -62,6 +62,7 @@ class SongPlan:
     loop: bool = False                  # a seamless loop: no intro, no ending, the last bar leads to the first
     meter: str = ""                     # the time signature when not beats_per_bar/beat_unit (6/8: 3 beats)
     energy: float | None = None         # the asked energy, 0..1 (aimusic.energy); None: the style's own shape
+    primer: tuple[Note, ...] = ()       # a user's melody placed where the melody starts (aimusic.primer)
 
     @property
     def time_signature(self) -> str:

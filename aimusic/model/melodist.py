@@ -17,8 +17,8 @@ from ..data.records import TICKS_PER_QUARTER
 from ..errors import ModelError
 from ..score import Note
 from ..theory import fold_into, nearest_pitch_with_class
-from .events import (BOS_DUR, BOS_PITCH, DURATIONS, N_PITCH, REST, STYLES, chord_features, meter_index,
-                     mode_index, pitch_from_index, position_index, style_index)
+from .events import (BOS_DUR, BOS_PITCH, DURATIONS, N_PITCH, REST, STYLES, chord_features, duration_index,
+                     meter_index, mode_index, pitch_from_index, pitch_index, position_index, style_index)
 from .sample import NumpyMelodyStepper, nucleus_sample
 from .weights import WeightsUnavailable, load_weights
 
@@ -79,15 +79,23 @@ class ModelMelodist:
             allowed[:] = True
         busy = 0.0 if context.energy is None else ENERGY_LEAN * (context.energy - 0.5)
         uniforms = rng.random(2 * total + 2)      # enough for a pitch and a duration per tick
+
+        def cond_at(t: int) -> tuple[int, ...]:
+            root, fam = chord_features(*self._chord(context, context.start + t / tpb), tonic)
+            ending = int(context.final and total - t <= bar)
+            return root, fam, position_index((start_tick + t) % bar), meter, style, mode, ending
+
         state = self.stepper.initial_state()
         prev_p, prev_d, t, k = BOS_PITCH, BOS_DUR, 0, 0
-        notes: list[Note] = []
+        notes: list[Note] = list(context.primer)
+        for token_p, token_d, at, _ in primer_events(context.primer, context.start, tpb, tonic, shift):
+            _, state = self.stepper.step(prev_p, prev_d, cond_at(at), state)   # the state hears the primer
+            prev_p, prev_d, t = token_p, token_d, at
+        if context.primer:
+            t = int(round((context.primer_end - context.start) * tpb))
         while t < total:
             beat = context.start + t / tpb
-            root, fam = chord_features(*self._chord(context, beat), tonic)
-            ending = int(context.final and total - t <= bar)
-            cond = (root, fam, position_index((start_tick + t) % bar), meter, style, mode, ending)
-            logits, state = self.stepper.step(prev_p, prev_d, cond, state)
+            logits, state = self.stepper.step(prev_p, prev_d, cond_at(t), state)
             logits[REST] += rest_offset
             mask = allowed.copy()
             if not notes:
@@ -109,7 +117,7 @@ class ModelMelodist:
                 vel = 0.85 if pos == 0 else 0.75 if pos % tpb == 0 else 0.68
                 notes.append(Note(beat, length / tpb, pitch, vel))
             prev_p, prev_d, t = p, d, t + length
-        if context.final and notes:
+        if context.final and len(notes) > len(context.primer):   # a primer's own notes stay as given
             last = notes[-1]
             tonic_pitch = fold_into(nearest_pitch_with_class(last.pitch, tonic), low, high)
             notes[-1] = Note(last.start, context.start + context.length - last.start, tonic_pitch, last.velocity)
@@ -121,6 +129,25 @@ class ModelMelodist:
             return context.key.tonic, "min" if mode_index(context.key.mode) else "maj"
         chord = context.chord_at(beat)
         return chord.root, chord.quality
+
+
+def primer_events(primer: tuple[Note, ...], start: float, ticks_per_beat: int, tonic: int,
+                  shift: int = 0) -> list[tuple[int, int, int, int]]:
+    """``(pitch token, duration token, onset tick, length ticks)`` of a primer's line, rests included.
+
+    Ticks count from ``start``; a gap before a note is a rest event, as in the training data.
+    ``shift`` is the octave offset the melodist samples at (a pitch ``p`` is token of ``p + shift``).
+    """
+    events: list[tuple[int, int, int, int]] = []
+    cursor = 0
+    for note in primer:
+        onset = int(round((note.start - start) * ticks_per_beat))
+        length = max(1, int(round(note.length * ticks_per_beat)))
+        if onset > cursor:
+            events.append((REST, duration_index(onset - cursor), cursor, onset - cursor))
+        events.append((pitch_index(note.pitch + shift, tonic), duration_index(length), onset, length))
+        cursor = max(cursor, onset + length)
+    return events
 
 
 def load_model_melodist(path: Path) -> ModelMelodist:

@@ -23,7 +23,7 @@ from ..config import MAX_BODY_BYTES, Settings
 from ..melodists import MelodistInfo
 from ..service import TrackService
 from ..jobs import make_queue
-from . import api, jobs, page, tracks
+from . import api, jobs, page, tracks, variations
 from . import files
 from .errors import SECURITY_HEADERS, register_error_handlers
 
@@ -122,6 +122,7 @@ def create_app(settings: Settings | None = None, *, melodist: MelodistInfo | Non
     app.register_blueprint(api.bp)
     app.register_blueprint(api.api)
     app.register_blueprint(tracks.bp)
+    app.register_blueprint(variations.bp)
     app.register_blueprint(files.bp)
     app.register_blueprint(jobs.bp)
     return app

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Any, Dict, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..errors import ParameterError
 from ..instrument_choices import PART_CHOICES, resolve_instruments, spoken
 from ..meters import meter_names
+from ..primer import MAX_PRIMER_BEATS, MAX_PRIMER_BYTES, primer_from_base64
 from ..styles import STYLE_NAMES
 
 
@@ -37,6 +38,22 @@ def _per_style_rules(schema: dict[str, Any]) -> None:
     schema["allOf"] = rules
 
 
+class PrimerFile(BaseModel):
+    """A user's MIDI file to continue, base64-encoded; only its notes, tempo, meter and key are read."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, title="Primer")
+
+    midi: str = Field(max_length=4 * -(-MAX_PRIMER_BYTES // 3),
+                      description=f"Base64 (RFC 4648) of a Standard MIDI File of at most {MAX_PRIMER_BYTES} bytes "
+                                  f"whose melody lasts at most {MAX_PRIMER_BEATS} quarter notes.")
+
+    @field_validator("midi")
+    @classmethod
+    def _a_midi_file(cls, value: str) -> str:
+        primer_from_base64(value)   # every check now, so a bad file is a 400 naming primer.midi
+        return value
+
+
 class MusicalControls(BaseModel):
     """Optional controls shared by every way of asking for a track (API, jobs, CLI)."""
 
@@ -55,6 +72,11 @@ class MusicalControls(BaseModel):
                                                   description="Part name to instrument, from that part's choices "
                                                               "in /api/styles; the seed chooses the other parts'.",
                                                   examples=[{"melody": "sax", "harmony": "organ"}])
+
+    primer: Optional[PrimerFile] = Field(None, description="A melody to continue: the first melodic line of "
+                                                           "the MIDI file opens the track's melody (in its own key, "
+                                                           "tempo and meter unless the request gives them) and the "
+                                                           "model continues it.")
 
     @model_validator(mode="after")
     def _fits_the_style(self) -> Any:

@@ -20,6 +20,7 @@ from ..encode.audio import AUDIO_FORMATS, MEDIA_TYPES
 from ..encode.score_json import ScoreDocument
 from ..styles import STYLE_NAMES
 from .job_schemas import BatchRequest, JobList, JobResponse
+from .variation_schema import VariationRequest
 
 REF = "#/components/schemas/{model}"
 
@@ -89,6 +90,15 @@ def _track_paths(wav: dict[str, Any]) -> dict[str, Any]:
                           "206": {"description": "The requested byte range", "content": _media(*AUDIO_FORMATS)},
                           "304": {"description": "Not modified"}, **_errors(401, 404, 412, 416, 503)},
         }},
+        "/api/tracks/{track_id}/variations": {"post": {
+            "summary": "A new track on the same plan (key, tempo, meter, form, chords), new notes; it links to "
+                       "its original", "operationId": "createVariation", "parameters": [track_id],
+            "requestBody": {"required": False, "content": {"application/json": {"schema": _ref(VariationRequest)}}},
+            "responses": {"201": {**_json(GenerateResponse, "The variation"),
+                                  "headers": {"Location": {"description": "The new track's URL",
+                                                           "schema": {"type": "string"}}}},
+                          **_errors(400, 401, 404, 413, 415, 429, 503)},
+        }},
         **_score_paths(track_id),
     }
 
@@ -157,7 +167,7 @@ def _document(max_duration: float, version: str, auth: str) -> dict[str, Any]:
     _, defs = models_json_schema(
         [(request_model, "validation"), (GenerateResponse, "serialization"), (StylesResponse, "serialization"),
          (HealthResponse, "serialization"), (SystemInfo, "serialization"), (ErrorResponse, "serialization"),
-         (TrackResponse, "serialization"), (TrackList, "serialization"), (ScoreDocument, "serialization"), (JobResponse, "serialization"),
+         (TrackResponse, "serialization"), (VariationRequest, "validation"), (TrackList, "serialization"), (ScoreDocument, "serialization"), (JobResponse, "serialization"),
          (JobList, "serialization"), (BatchRequest, "validation")],
         ref_template=REF,
     )

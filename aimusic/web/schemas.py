@@ -171,6 +171,8 @@ def describe_validation_errors(exc: ValidationError, model: type[BaseModel]) -> 
         if kind in ("greater_than_equal", "less_than_equal") and field in limits:
             low, high = limits[field]
             message = f"must be between {_number(low)} and {_number(high)}"
+        elif kind == "literal_error":
+            message = f"must be one of {(err.get('ctx') or {}).get('expected', '')}".rstrip()
         elif kind in _TYPE_MESSAGES:
             message = _TYPE_MESSAGES[kind]
         else:
@@ -200,6 +202,10 @@ class GenerateResponse(BaseModel):
     format: Literal["wav", "flac", "mp3", "ogg"] = Field("wav", description="The format behind download_url.")
     loop: Optional[bool] = Field(None, description="True for a seamless loop (duration is then its whole bars).")
     created_at: Optional[str] = Field(None, description="When the track was made (UTC, ISO 8601).")
+    variation_of: Optional[str] = Field(None, pattern=FILE_ID_PATTERN,
+                                        description="For a variation: the id of the track it varies.")
+    vary: Optional[Literal["melody", "arrangement", "all"]] = Field(
+        None, description="For a variation: what it wrote anew over its original's plan.")
     links: Optional["TrackLinks"] = None
 
 
@@ -221,6 +227,7 @@ class TrackLinks(BaseModel):
     midi: Optional[str] = Field(None, description="The Score as a Standard MIDI File.")
     score: Optional[str] = Field(None, description="The Score as JSON (ScoreDocument).")
     stems: Optional[str] = Field(None, description="One WAV per part in a zip.")
+    original: Optional[str] = Field(None, description="For a variation: the track it varies.")
 
 
 class SectionInfo(BaseModel):

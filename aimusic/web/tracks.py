@@ -55,6 +55,10 @@ def track_body(info: library.TrackInfo, *, full: bool = False) -> dict[str, Any]
     )
     if info.request.get("loop") is True:
         fields["loop"] = True
+    lineage = info.plan.get("variation")
+    if lineage:
+        fields.update(variation_of=lineage["of"], vary=lineage["layers"][-1][1])
+        fields["links"]["original"] = f"{root}/api/tracks/{lineage['of']}"
     if not full:
         return fields
     fields.update(request=info.request, sections=info.plan.get("sections", []))
