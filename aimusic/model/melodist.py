@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -59,18 +60,12 @@ class ModelMelodist:
         running past the section) and, in the final section, settle the last note on the
         tonic and hold it to the end.
         """
-        tpb = TICKS_PER_QUARTER * 4 // context.beat_unit          # ticks per beat
+        tpb, total, shift, cond_at = self._conditioning(context)
         bar = context.beats_per_bar * tpb
-        total = int(round(context.length * tpb))
         start_tick = int(round(context.start * tpb))
         low, high = context.register
         tonic = context.key.tonic
-        meter = meter_index(context.time_signature)
-        style, mode = self.trained_tag[style_index(context.style_tag)], mode_index(context.key.mode)
-        rest_offset = self.rest_offset.get(STYLES[style], 0.0)
-        # Sample in the octave the model knows best (melodies around G4) and move the
-        # result by whole octaves into the register: a bass line gets the same shapes.
-        shift = 12 * round((NATURAL_CENTER - (low + high) / 2) / 12)
+        rest_offset = self.rest_offset.get(STYLES[self.trained_tag[style_index(context.style_tag)]], 0.0)
         midi = np.array([pitch_from_index(i, tonic) for i in range(N_PITCH)]) - shift
         allowed = (midi >= low) & (midi <= high)
         allowed[REST] = True
@@ -79,12 +74,6 @@ class ModelMelodist:
             allowed[:] = True
         busy = 0.0 if context.energy is None else ENERGY_LEAN * (context.energy - 0.5)
         uniforms = rng.random(2 * total + 2)      # enough for a pitch and a duration per tick
-
-        def cond_at(t: int) -> tuple[int, ...]:
-            root, fam = chord_features(*self._chord(context, context.start + t / tpb), tonic)
-            ending = int(context.final and total - t <= bar)
-            return root, fam, position_index((start_tick + t) % bar), meter, style, mode, ending
-
         state = self.stepper.initial_state()
         prev_p, prev_d, t, k = BOS_PITCH, BOS_DUR, 0, 0
         notes: list[Note] = list(context.primer)
@@ -123,12 +112,59 @@ class ModelMelodist:
             notes[-1] = Note(last.start, context.start + context.length - last.start, tonic_pitch, last.velocity)
         return notes
 
+    def _conditioning(self, context: MelodyContext) -> tuple[int, int, int, Callable[[int], tuple[int, ...]]]:
+        """(ticks per beat, ticks in the span, octave shift, the conditioning features at a tick)."""
+        tpb = TICKS_PER_QUARTER * 4 // context.beat_unit          # ticks per beat
+        bar = context.beats_per_bar * tpb
+        total = int(round(context.length * tpb))
+        start_tick = int(round(context.start * tpb))
+        low, high = context.register
+        tonic = context.key.tonic
+        meter = meter_index(context.time_signature)
+        style, mode = self.trained_tag[style_index(context.style_tag)], mode_index(context.key.mode)
+        # Sample in the octave the model knows best (melodies around G4) and move the
+        # result by whole octaves into the register: a bass line gets the same shapes.
+        shift = 12 * round((NATURAL_CENTER - (low + high) / 2) / 12)
+
+        def cond_at(t: int) -> tuple[int, ...]:
+            root, fam = chord_features(*self._chord(context, context.start + t / tpb), tonic)
+            ending = int(context.final and total - t <= bar)
+            return root, fam, position_index((start_tick + t) % bar), meter, style, mode, ending
+
+        return tpb, total, shift, cond_at
+
+    def log_likelihood(self, context: MelodyContext, notes: list[Note]) -> float:
+        """Mean log-probability per event (pitch and duration, rests included) of ``notes`` after the primer.
+
+        The network reads ``context.primer`` first, as :meth:`melody` does, then is scored on
+        the events of ``notes`` (which start where the primer ends): how likely the model finds a
+        continuation of that primer, for comparing continuations.
+        """
+        tpb, _, shift, cond_at = self._conditioning(context)
+        primed = len(primer_events(context.primer, context.start, tpb, context.key.tonic, shift))
+        events = primer_events((*context.primer, *notes), context.start, tpb, context.key.tonic, shift)
+        state = self.stepper.initial_state()
+        prev_p, prev_d = BOS_PITCH, BOS_DUR
+        total = 0.0
+        for i, (token_p, token_d, at, _) in enumerate(events):
+            logits, state = self.stepper.step(prev_p, prev_d, cond_at(at), state)
+            if i >= primed:
+                d_logits = self.stepper.duration_logits(state, token_p)
+                total += _log_softmax(logits)[token_p] + _log_softmax(d_logits)[token_d]
+            prev_p, prev_d = token_p, token_d
+        return total / max(len(events) - primed, 1)
+
     @staticmethod
     def _chord(context: MelodyContext, beat: float) -> tuple[int, str]:
         if not context.chords:                       # no harmony given: the key's tonic triad
             return context.key.tonic, "min" if mode_index(context.key.mode) else "maj"
         chord = context.chord_at(beat)
         return chord.root, chord.quality
+
+
+def _log_softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits.astype(np.float64) - float(np.max(logits))
+    return z - np.log(np.exp(z).sum())
 
 
 def primer_events(primer: tuple[Note, ...], start: float, ticks_per_beat: int, tonic: int,

@@ -41,7 +41,7 @@ def _per_style_rules(schema: dict[str, Any]) -> None:
 class PrimerFile(BaseModel):
     """A user's MIDI file to continue, base64-encoded; only its notes, tempo, meter and key are read."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, title="Primer")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     midi: str = Field(max_length=4 * -(-MAX_PRIMER_BYTES // 3),
                       description=f"Base64 (RFC 4648) of a Standard MIDI File of at most {MAX_PRIMER_BYTES} bytes "
