@@ -1,5 +1,7 @@
 // The page talks to the same JSON API as every other client: GET / (auth mode and limits),
-// /api/styles, /api/generate and /api/tracks (and /api/jobs, in jobs.js).
+// /api/styles, /api/generate and /api/tracks. Here: the connection, the form and the keys; the
+// library rows are library.js's, the musical controls controls.js's, variations variations.js's,
+// the files and piano roll score-view.js's, background jobs jobs.js's.
 //
 // The library lists this key's tracks (with keys off, all tracks), newest first, a page at a
 // time. The page size is 20 unless the page's address says otherwise: /?page_size=5 (1 to the
@@ -84,6 +86,7 @@ function markInvalid(details) {
     const input = $("generate-form").elements.namedItem(String(detail.field).replace(/^requests\[\d+\]\./, ""));
     if (input) input.setAttribute("aria-invalid", "true");
   }
+  showFieldMessages(details);  // controls.js: each message next to its control
 }
 
 // --- formatting --------------------------------------------------------------------------------
@@ -131,6 +134,7 @@ function applyStyle(name) {
   $("style-description").textContent = style.description + " (" + style.instruments.join(", ") + ")";
   $("tempo").value = style.default_tempo;
   $("tempo").placeholder = style.tempo_range[0] + "-" + style.tempo_range[1];
+  fillControls(style);  // controls.js: meters, energy and instruments of this style
 }
 
 async function loadStyles() {
@@ -153,7 +157,7 @@ function requestBody() {
   if (key !== "") body.key = key;
   const seed = $("seed").value.trim();
   if (seed !== "") body.seed = Number(seed);
-  return body;
+  return addControls(body);  // controls.js: meter, energy, instruments, primer, once set
 }
 
 async function showResult(meta) {
@@ -179,6 +183,7 @@ async function showResult(meta) {
     dd.dataset.field = label.toLowerCase().replace(/ /g, "_");
     list.append(dt, dd);
   }
+  addVariationControls($("result"), meta);
   $("result").dataset.track = meta.id;
   $("result").hidden = false;
 }
@@ -195,6 +200,7 @@ async function generate(event) {
   if (batchCount() !== 1) return submitJob();  // a batch is a job (jobs.js), which also reports a bad count
   showError("");
   markInvalid([]);
+  if (!(await controlsReady())) return;  // controls.js: a MIDI file refused here is never sent
   setGenerateEnabled(false);
   const epoch = state.epoch;
   const started = performance.now();
@@ -221,176 +227,6 @@ async function generate(event) {
     clearInterval(tick);
     setGenerateEnabled(!(state.auth === "keys" && !state.key));
   }
-}
-
-// --- the library -------------------------------------------------------------------------------
-
-function renderTrack(track) {
-  const row = $("track-template").content.firstElementChild.cloneNode(true);
-  const label = titleCase(track.style) + " in " + track.key + ", seed " + track.seed;
-  row.dataset.id = track.id;
-  row.querySelector(".track-title").textContent = titleCase(track.style) + " · " + track.key;
-  const time = row.querySelector(".track-time");
-  time.dateTime = track.created_at;
-  time.textContent = new Date(track.created_at).toLocaleString();
-  const fields = {
-    style: track.style, key: track.key, tempo: track.tempo + " BPM", seed: String(track.seed),
-    length: formatLength(track.duration),
-  };
-  for (const [name, value] of Object.entries(fields)) {
-    row.querySelector(`dd[data-field="${name}"]`).textContent = value;
-  }
-
-  const player = row.querySelector(".track-player");
-  player.setAttribute("aria-label", "Play " + label);
-  const load = row.querySelector(".track-load");
-  if (state.auth === "keys" && !audioUrls.has(track.id)) {
-    // Nothing is downloaded until asked for: a long library would otherwise fetch every file.
-    player.hidden = true;
-    load.hidden = false;
-    load.setAttribute("aria-label", "Play " + label);
-    load.addEventListener("click", () => playFetched(track, player, load));
-  } else {
-    audioUrl(track).then(
-      (url) => { player.src = url; },
-      (err) => showError("Could not load the audio: " + err.message));
-  }
-
-  const download = row.querySelector(".track-download");
-  download.href = track.download_url;
-  download.dataset.track = track.id;
-  download.setAttribute("download", track.filename);
-  download.setAttribute("aria-label", "Download " + label + " (WAV)");
-
-  const remove = row.querySelector(".track-delete");
-  remove.setAttribute("aria-label", "Delete " + label);
-  remove.addEventListener("click", () => deleteTrack(track, row, remove));
-  return row;
-}
-
-async function playFetched(track, player, button) {
-  button.disabled = true;
-  button.textContent = "Loading…";
-  try {
-    player.src = await audioUrl(track);
-  } catch (err) {
-    button.disabled = false;
-    button.textContent = "Play";
-    if (err.status === 401) return keyRejected(err.message);
-    return showError("Could not load the audio: " + err.message);
-  }
-  button.hidden = true;
-  player.hidden = false;
-  player.focus();
-  // The click started this, but the browser may still refuse to autoplay: the controls remain.
-  player.play().catch(() => {});
-}
-
-function addTrack(track, where) {
-  if (tracks.has(track.id)) return;  // already shown (a page can overlap a track just made)
-  tracks.set(track.id, track);
-  const row = renderTrack(track);
-  if (where === "top") $("tracks").prepend(row);
-  else $("tracks").append(row);
-  updateEmpty();
-}
-
-function updateEmpty() {
-  const busy = $("library").getAttribute("aria-busy") === "true";
-  $("library-empty").hidden = busy || tracks.size > 0 || (state.auth === "keys" && !state.key);
-}
-
-function setBusy(busy) {
-  $("library").setAttribute("aria-busy", String(busy));
-  updateEmpty();
-}
-
-// Forget every row (the key changed): their audio URLs are revoked and late answers are ignored.
-function clearLibrary() {
-  state.epoch += 1;
-  state.cursor = null;
-  for (const id of tracks.keys()) releaseAudio(id);
-  tracks.clear();
-  $("tracks").replaceChildren();
-  clearJobs();  // jobs.js: they are the old key's too
-  $("load-more").hidden = true;
-  if (!$("result").hidden) hideResult();
-  updateEmpty();
-}
-
-async function loadPage() {
-  const epoch = state.epoch;
-  const params = new URLSearchParams({ limit: String(state.pageSize) });
-  if (state.cursor) params.set("cursor", state.cursor);
-  setBusy(true);
-  try {
-    const page = await (await api("/api/tracks?" + params)).json();
-    if (epoch !== state.epoch) return;
-    for (const track of page.tracks) addTrack(track, "bottom");
-    state.cursor = page.next_cursor;
-    $("load-more").hidden = !state.cursor;
-  } finally {
-    if (epoch === state.epoch) setBusy(false);
-  }
-}
-
-async function loadMore() {
-  const button = $("load-more");
-  button.disabled = true;
-  showError("");
-  const before = tracks.size;
-  try {
-    await loadPage();
-  } catch (err) {
-    if (err.status === 401) return keyRejected(err.message);
-    return showError("Could not load more tracks: " + err.message);
-  } finally {
-    button.disabled = false;
-  }
-  const added = tracks.size - before;
-  const count = added === 1 ? "1 more track" : added + " more tracks";
-  setStatus(count + (state.cursor ? " loaded." : " loaded: that is all."));
-  if (button.hidden) $("library-title").focus();  // the button is gone: keep focus in the library
-}
-
-async function deleteTrack(track, row, button) {
-  button.disabled = true;
-  showError("");
-  try {
-    await api(track.links.self, { method: "DELETE" });
-  } catch (err) {
-    if (err.status === 401) return keyRejected(err.message);
-    if (err.status !== 404) {  // 404: it is gone already, so the row goes too
-      button.disabled = false;
-      return showError("Could not delete the track: " + err.message);
-    }
-  }
-  // Keep the keyboard user in the list: focus moves to the next row's delete button.
-  const next = row.nextElementSibling || row.previousElementSibling;
-  row.remove();
-  tracks.delete(track.id);
-  if ($("result").dataset.track === track.id) hideResult();
-  releaseAudio(track.id);
-  updateEmpty();
-  setStatus("Deleted the " + track.style + " track in " + track.key + " (seed " + track.seed + ").");
-  (next ? next.querySelector(".track-delete") : $("library-title")).focus();
-}
-
-// With keys on a download link cannot send the key either: the first click fetches the file
-// with it and then follows the link to the object URL.
-async function downloadWithKey(event) {
-  const link = event.target.closest("a[data-track]");
-  if (!link || state.auth !== "keys" || link.href.startsWith("blob:")) return;
-  const track = tracks.get(link.dataset.track);
-  if (!track) return;
-  event.preventDefault();
-  try {
-    link.href = await audioUrl(track);
-  } catch (err) {
-    if (err.status === 401) return keyRejected(err.message);
-    return showError("Could not download the track: " + err.message);
-  }
-  link.click();
 }
 
 // --- keys --------------------------------------------------------------------------------------

@@ -2,8 +2,8 @@
 // job's row has a progress bar fed by the job's Server-Sent Events (GET /api/jobs/<id>/events);
 // every track the job finishes goes to the top of the library as soon as the stream reports it.
 // When the page loads, jobs still queued or running (GET /api/jobs) are shown and followed again.
-// Uses app.js's api(), state, addTrack(), requestBody() and messages (classic scripts share
-// their top-level bindings).
+// Uses app.js's api(), state, requestBody() and messages, library.js's addTrack() and
+// controls.js's controlsReady() (classic scripts share their top-level bindings).
 "use strict";
 
 const MAX_BATCH = 50;      // the API's limit of requests in one job (GET / does not state it)
@@ -284,6 +284,7 @@ async function submitJob() {
     showError(`Batch must be a whole number from 1 to ${MAX_BATCH}.`);
     return $("batch").focus();
   }
+  if (!(await controlsReady())) return;  // controls.js: a MIDI file refused here is never sent
   const base = requestBody();
   if (base.seed !== undefined && base.seed + count - 1 > SEED_MAX) {
     markInvalid([{ field: "seed" }]);
