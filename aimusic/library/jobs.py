@@ -5,6 +5,11 @@ an item. Claiming is one conditional UPDATE: an item is taken only if it is queu
 with a heartbeat older than ``stale_s`` (its runner died), and its job is neither cancelled nor
 ended; so two runners never make the same track at once. A job's status and progress follow
 from its items: it ends when the last item does.
+
+The statements a job runs through (create, claim, heartbeat, finish) are built once and run
+on the session's connection, with RETURNING rather than ORM loads: they are the transactions
+between a submission and its finished track, where building and loading cost more than the
+database does. A finished item records its track in the same transaction.
 """
 from __future__ import annotations
 
@@ -13,11 +18,11 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
 
 from .database import Database
 from .models import Job, JobItem
-from .tracks import utc_now
+from .tracks import TrackInfo, insert_track, utc_now
 
 TERMINAL = ("done", "failed", "cancelled")
 
@@ -91,15 +96,17 @@ def _load(session, job_id: str, owner: int | None = None) -> JobInfo | None:  # 
 
 def create_job(db: Database, job_id: str, *, owner: int | None, requests: list[dict[str, Any]]) -> JobInfo:
     """Insert a queued job of ``requests`` (``[{"given": {...}, "seed": n}]``) and one item per request."""
-    now = time.time()
+    now, created = time.time(), utc_now()
     with db.write() as session:
-        session.add(Job(id=job_id, owner_id=owner, status="queued", progress=0.0, requests=requests, errors=[],
-                        track_ids={}, created_at=utc_now(), attempts=0, cancel_requested=False))
-        session.flush()
-        session.add_all([JobItem(job_id=job_id, idx=i, status="queued", progress=0.0, enqueued_at=now, attempts=0)
-                         for i in range(len(requests))])
-        session.flush()
-        return _load(session, job_id)  # type: ignore[return-value]
+        conn = session.connection()
+        conn.execute(_INSERT_JOB, {"id": job_id, "owner_id": owner, "status": "queued", "progress": 0.0,
+                                   "requests": requests, "errors": [], "track_ids": {}, "created_at": created,
+                                   "attempts": 0, "cancel_requested": False})
+        conn.execute(_INSERT_ITEM, [{"job_id": job_id, "idx": i, "status": "queued", "progress": 0.0,
+                                     "enqueued_at": now, "attempts": 0} for i in range(len(requests))])
+    return JobInfo(id=job_id, owner_id=owner, status="queued", progress=0.0, requests=list(requests), errors=[],
+                   track_ids={}, created_at=created, started_at=None, finished_at=None, reason=None,
+                   cancel_requested=False)
 
 
 def get_job(db: Database, job_id: str, *, owner: int | None = None) -> JobInfo | None:
@@ -126,37 +133,68 @@ def delete_job_row(db: Database, job_id: str) -> None:
             session.delete(row)
 
 
-def _claimable(now: float, stale_s: float):  # noqa: ANN202 - an SQL condition
+def _claimable(silent_since):  # noqa: ANN001, ANN202 - a time (or a parameter), and an SQL condition
+    """An item a runner may take: its job live, and the item queued or its runner silent since ``silent_since``."""
     live_job = JobItem.job_id.in_(select(Job.id).where(Job.cancel_requested.is_(False),
                                                         Job.status.in_(("queued", "running"))).scalar_subquery())
     return and_(live_job, or_(JobItem.status == "queued",
-                              and_(JobItem.status == "running", JobItem.heartbeat_at < now - stale_s)))
+                              and_(JobItem.status == "running", JobItem.heartbeat_at < silent_since)))
+
+
+# The job path's statements, built once (parameters are named p_*: a column's own name is taken).
+_ITEM = and_(JobItem.job_id == bindparam("p_job"), JobItem.idx == bindparam("p_idx"))
+_OURS = and_(_ITEM, JobItem.worker == bindparam("p_worker"), JobItem.status == "running")
+_INSERT_JOB = insert(Job)
+_INSERT_ITEM = insert(JobItem)
+_CLAIM = (update(JobItem).where(_ITEM, _claimable(bindparam("p_silent_since", type_=JobItem.heartbeat_at.type)))
+          .values(status="running", worker=bindparam("p_worker"), heartbeat_at=bindparam("p_now"), progress=0.0,
+                  attempts=JobItem.attempts + 1)
+          .returning(JobItem.attempts))
+# Only a job's first claim writes its row (queued -> running, started_at), as the ORM did.
+_START = (update(Job).where(Job.id == bindparam("p_job"), or_(Job.status == "queued", Job.started_at.is_(None)))
+          .values(status=case((Job.status == "queued", "running"), else_=Job.status),
+                  started_at=func.coalesce(Job.started_at, bindparam("p_started", type_=Job.started_at.type)))
+          .returning(Job.owner_id, Job.requests, Job.started_at))
+_CLAIMED_JOB = select(Job.owner_id, Job.requests, Job.started_at).where(Job.id == bindparam("p_job"))
+_BEAT = (update(JobItem).where(_OURS)
+         .values(heartbeat_at=bindparam("p_now"), progress=bindparam("p_progress", type_=JobItem.progress.type)))
+_JOB_STATE = select(Job.status, Job.cancel_requested).where(Job.id == bindparam("p_job"))
+_FINISH = (update(JobItem).where(_OURS)
+           .values(status=bindparam("p_status", type_=JobItem.status.type),
+                   track_id=bindparam("p_track", type_=JobItem.track_id.type),
+                   error=bindparam("p_error", type_=JobItem.error.type), progress=1.0))
+_LOCK_JOB = (select(Job.status, Job.cancel_requested, Job.reason, Job.progress).where(Job.id == bindparam("p_job"))
+             .with_for_update())
+_OPEN_ITEMS = (select(func.count()).select_from(JobItem)
+               .where(JobItem.job_id == bindparam("p_job"), JobItem.status.in_(("queued", "running"))))
+_END_JOB = (update(Job).where(Job.id == bindparam("p_job"))
+            .values(status=bindparam("p_status", type_=Job.status.type),
+                    progress=bindparam("p_progress", type_=Job.progress.type),
+                    reason=bindparam("p_reason", type_=Job.reason.type),
+                    finished_at=bindparam("p_finished", type_=Job.finished_at.type)))
 
 
 def claim_item(db: Database, job_id: str, index: int, *, worker: str, stale_s: float) -> ItemClaim | None:
     """Take item ``index`` of the job for ``worker`` if it is free; the claim, or None."""
     now = time.time()
     with db.write() as session:
-        taken = session.execute(update(JobItem).where(JobItem.job_id == job_id, JobItem.idx == index,
-                                                      _claimable(now, stale_s))
-                                .values(status="running", worker=worker, heartbeat_at=now, progress=0.0,
-                                        attempts=JobItem.attempts + 1).execution_options(synchronize_session=False))
-        if taken.rowcount != 1:
+        conn = session.connection()
+        attempts = conn.execute(_CLAIM, {"p_job": job_id, "p_idx": index, "p_silent_since": now - stale_s,
+                                         "p_worker": worker, "p_now": now}).scalar_one_or_none()
+        if attempts is None:
             return None
-        job = session.get(Job, job_id)
-        if job.status == "queued":
-            job.status = "running"
-        if job.started_at is None:
-            job.started_at = utc_now()
-        attempts = session.scalar(select(JobItem.attempts).where(JobItem.job_id == job_id, JobItem.idx == index))
-        return ItemClaim(job_id, index, job.owner_id, dict(job.requests[index]), int(attempts),
-                         _aware(job.started_at))  # type: ignore[arg-type]
+        row = conn.execute(_START, {"p_job": job_id, "p_started": utc_now()}).one_or_none()
+        if row is None:
+            row = conn.execute(_CLAIMED_JOB, {"p_job": job_id}).one()
+        owner_id, requests, started_at = row
+        return ItemClaim(job_id, index, owner_id, dict(requests[index]), int(attempts),
+                         _aware(started_at))  # type: ignore[arg-type]
 
 
 def runnable_items(db: Database, *, stale_s: float, limit: int = 20) -> list[tuple[str, int]]:
     """Items a runner could take now, oldest job first: queued ones and those whose runner went silent."""
     stmt = (select(JobItem.job_id, JobItem.idx).join(Job, Job.id == JobItem.job_id)
-            .where(_claimable(time.time(), stale_s)).order_by(Job.created_at, JobItem.job_id, JobItem.idx)
+            .where(_claimable(time.time() - stale_s)).order_by(Job.created_at, JobItem.job_id, JobItem.idx)
             .limit(limit))
     with db.read() as session:
         return [(job_id, int(idx)) for job_id, idx in session.execute(stmt)]
@@ -165,7 +203,7 @@ def runnable_items(db: Database, *, stale_s: float, limit: int = 20) -> list[tup
 def unsent_items(db: Database, *, older_than_s: float, stale_s: float) -> list[tuple[str, int]]:
     """Items whose message may be lost: queued and sent long ago, or running with a silent runner."""
     now = time.time()
-    stmt = select(JobItem.job_id, JobItem.idx).where(_claimable(now, stale_s), or_(
+    stmt = select(JobItem.job_id, JobItem.idx).where(_claimable(now - stale_s), or_(
         JobItem.status == "running", JobItem.enqueued_at < now - older_than_s))
     with db.read() as session:
         return [(job_id, int(idx)) for job_id, idx in session.execute(stmt)]
@@ -173,6 +211,8 @@ def unsent_items(db: Database, *, older_than_s: float, stale_s: float) -> list[t
 
 def mark_enqueued(db: Database, items: list[tuple[str, int]]) -> None:
     """Note that messages for these items were sent again just now."""
+    if not items:
+        return
     now = time.time()
     with db.write() as session:
         for job_id, idx in items:
@@ -183,10 +223,10 @@ def mark_enqueued(db: Database, items: list[tuple[str, int]]) -> None:
 def heartbeat(db: Database, job_id: str, index: int, *, worker: str, progress: float) -> str:
     """Keep the claim alive and store progress; ``"ok"``, ``"cancelled"``, ``"ended"`` or ``"lost"``."""
     with db.write() as session:
-        result = session.execute(update(JobItem).where(JobItem.job_id == job_id, JobItem.idx == index,
-                                                       JobItem.worker == worker, JobItem.status == "running")
-                                 .values(heartbeat_at=time.time(), progress=round(float(progress), 4)))
-        job = session.get(Job, job_id)
+        conn = session.connection()
+        result = conn.execute(_BEAT, {"p_job": job_id, "p_idx": index, "p_worker": worker, "p_now": time.time(),
+                                      "p_progress": round(float(progress), 4)})
+        job = conn.execute(_JOB_STATE, {"p_job": job_id}).one_or_none()
         if job is None or job.status in TERMINAL:
             return "ended"
         if job.cancel_requested:
@@ -195,29 +235,39 @@ def heartbeat(db: Database, job_id: str, index: int, *, worker: str, progress: f
 
 
 def finish_item(db: Database, job_id: str, index: int, *, worker: str, status: str, track_id: str | None = None,
-                error: dict[str, Any] | None = None) -> None:
-    """Store the outcome of an item (its track, or its error), then end the job if it was the last."""
+                error: dict[str, Any] | None = None, track: TrackInfo | None = None) -> None:
+    """Store the outcome of an item (its track, or its error), then end the job if it was the last.
+
+    With ``track`` the track itself (its files already in the store) is recorded in the same
+    transaction: a track id is unique, so an item taken over after its runner recorded it fails
+    here as a whole, and the caller finishes it with the ``track_id`` alone.
+    """
     with db.write() as session:
-        session.execute(update(JobItem).where(JobItem.job_id == job_id, JobItem.idx == index,
-                                              JobItem.worker == worker, JobItem.status == "running")
-                        .values(status=status, track_id=track_id, error=error, progress=1.0))
+        if track is not None:
+            insert_track(session, track)
+            track_id = track.id
+        session.connection().execute(_FINISH, {"p_job": job_id, "p_idx": index, "p_worker": worker,
+                                               "p_status": status, "p_track": track_id, "p_error": error})
         _settle(session, job_id)
 
 
 def _settle(session, job_id: str) -> None:  # noqa: ANN001 - a Session
-    """End the job once none of its items is queued or running."""
-    job = session.get(Job, job_id, with_for_update=True)
+    """End the job once none of its items is queued or running.
+
+    The job's row is locked before its items are counted: of two runners finishing a job's last
+    two items at once, the second counts after the first committed, so one of them ends the job.
+    """
+    conn = session.connection()
+    job = conn.execute(_LOCK_JOB, {"p_job": job_id}).one_or_none()
     if job is None or job.status in TERMINAL:
         return
-    open_items = session.scalar(select(func.count()).select_from(JobItem).where(
-        JobItem.job_id == job_id, JobItem.status.in_(("queued", "running"))))
-    if open_items:
+    if conn.execute(_OPEN_ITEMS, {"p_job": job_id}).scalar():
         return
-    job.status = "cancelled" if job.cancel_requested else "done"
-    job.progress = 1.0 if job.status == "done" else job.progress
-    job.finished_at = utc_now()
-    if job.cancel_requested and job.reason is None:
-        job.reason = "cancelled"
+    cancelled = bool(job.cancel_requested)
+    conn.execute(_END_JOB, {"p_job": job_id, "p_status": "cancelled" if cancelled else "done",
+                            "p_progress": job.progress if cancelled else 1.0,
+                            "p_reason": (job.reason or "cancelled") if cancelled else job.reason,
+                            "p_finished": utc_now()})
 
 
 def fail_job(db: Database, job_id: str, reason: str) -> None:
@@ -247,6 +297,7 @@ def cancel_job(db: Database, job_id: str, *, owner: int | None = None) -> JobInf
                             .values(status="cancelled"))
             session.flush()
             _settle(session, job_id)
+            session.expire_all()  # _settle wrote the job's row past the session: read it afresh
         return _load(session, job_id)
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 
 from .database import Database
 from .models import Track, TrackFile
@@ -91,13 +91,28 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+_INSERT_TRACK = insert(Track).returning(Track.seq)
+_INSERT_FILE = insert(TrackFile)
+
+
+def insert_track(session, info: TrackInfo) -> None:  # noqa: ANN001 - a Session
+    """Insert a track and its files in the caller's transaction (the files must already be in the store).
+
+    Plain statements built once, on the session's connection: a job records its track in the
+    transaction that finishes it, on the path a client waits through.
+    """
+    conn = session.connection()
+    seq = conn.execute(_INSERT_TRACK, {name: getattr(info, name) for name in _TRACK_FIELDS}).scalar_one()
+    if info.files:
+        conn.execute(_INSERT_FILE, [{"track_seq": seq, "kind": f.kind, "filename": f.filename,
+                                     "media_type": f.media_type, "size_bytes": f.size_bytes,
+                                     "created_at": info.created_at} for f in info.files])
+
+
 def record_track(db: Database, info: TrackInfo) -> TrackInfo:
     """Insert a track and its files in one transaction (the files must already be in the store)."""
     with db.write() as session:
-        row = Track(**{name: getattr(info, name) for name in _TRACK_FIELDS})
-        row.files = [TrackFile(kind=f.kind, filename=f.filename, media_type=f.media_type, size_bytes=f.size_bytes,
-                               created_at=info.created_at) for f in info.files]
-        session.add(row)
+        insert_track(session, info)
     return info
 
 
