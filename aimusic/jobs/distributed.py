@@ -6,6 +6,11 @@ The database stays the source of truth: a message only says "look at job X", so 
 is harmless (the claim fails) and a lost one is re-sent by any worker's sweeper, which also
 re-sends jobs whose runner went silent (killed mid-job) and those queued while Redis was down
 or restarted empty. Dramatiq acknowledges a message only after the job ran (at-least-once).
+
+Dramatiq's Redis consumer polls; an idle one here instead waits on a pub/sub channel that
+:meth:`DramatiqQueue.submit` notifies after sending, so a new job starts within a Redis round
+trip while an idle worker looks at its queue about once a second (the channel is only a hint:
+a lost notification costs at most that second).
 """
 from __future__ import annotations
 
@@ -18,7 +23,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import dramatiq
 import redis
-from dramatiq.brokers.redis import RedisBroker
+from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
+from dramatiq.common import compute_backoff
 
 from .. import library
 from ..config import Settings
@@ -31,9 +37,12 @@ QUEUE_NAME = "aimusic"
 ACTOR_NAME = "aimusic_run_item"
 SWEEP_S = 2.0  # how often a worker looks for lost or orphaned jobs
 REDIS_TIMEOUT_S = 3.0
-# An idle worker polls Redis with a backoff capped here: the latency a new job waits at most,
-# against a few dozen cheap Redis calls a second per idle worker.
-IDLE_POLL_MS = 10
+# An idle worker waits for a sender's notification, looking at the queue anyway after a backoff
+# capped here (a message whose notification was lost, or one Redis gave back from a dead worker).
+IDLE_WAIT_MS = 1000
+# A worker whose threads hold all the messages it may prefetch looks again this often: only an
+# acknowledgement (a finished job) makes room, and no notification says so.
+BUSY_POLL_MS = 10
 
 
 def redact(url: str) -> str:
@@ -45,10 +54,87 @@ def redact(url: str) -> str:
     return url
 
 
-def make_broker(url: str) -> RedisBroker:
+class _WakingConsumer(_RedisConsumer):
+    """Dramatiq's Redis consumer, but idle it waits on the queue's wake channel instead of polling.
+
+    The base class fetches as before (prefetch, acknowledgements, Redis's own heartbeats); it is
+    given an idle timeout of 0 so it never sleeps, and the wait happens here. Dramatiq is pinned
+    (requirements), since this leans on how its consumer backs off.
+    """
+
+    def __init__(self, broker: "WakingRedisBroker", queue_name: str, prefetch: int, timeout: int) -> None:
+        super().__init__(broker, queue_name, prefetch, 0)
+        self.idle_ms = timeout
+        self.idle_misses = 0
+        self.pubsub: redis.client.PubSub | None = None
+        self.subscribe_at = 0.0
+        self._subscribe()
+
+    def _subscribe(self) -> None:
+        self.subscribe_at = time.monotonic() + self.idle_ms / 1000  # without the channel, try again this late
+        try:
+            pubsub = self.broker.client.pubsub(ignore_subscribe_messages=True)
+            pubsub.subscribe(self.broker.wake_channel(self.queue_name))
+            self.pubsub = pubsub
+        except (redis.exceptions.RedisError, OSError):  # polled as Dramatiq does meanwhile
+            self.pubsub = None
+
+    def __next__(self):  # noqa: ANN204 - a MessageProxy or None
+        message = super().__next__()
+        if message is not None:
+            self.idle_misses = 0
+            return message
+        if self.pubsub is None and time.monotonic() >= self.subscribe_at:
+            self._subscribe()
+        if self.pubsub is None or self.outstanding_message_count >= self.prefetch:
+            self.idle_misses, wait_ms = compute_backoff(self.idle_misses, max_backoff=BUSY_POLL_MS)
+            time.sleep(wait_ms / 1000)
+            return None
+        self.idle_misses, wait_ms = compute_backoff(self.idle_misses, max_backoff=self.idle_ms)
+        try:
+            if self.pubsub.get_message(timeout=wait_ms / 1000) is not None:
+                self.idle_misses = 0
+                while self.pubsub.get_message(timeout=0) is not None:  # one fetch serves every notification
+                    pass
+        except (redis.exceptions.RedisError, OSError):  # Redis went away: the next fetch reports it
+            self._close_pubsub()
+            time.sleep(BUSY_POLL_MS / 1000)
+        return None
+
+    def _close_pubsub(self) -> None:
+        pubsub, self.pubsub = self.pubsub, None
+        if pubsub is not None:
+            try:
+                pubsub.close()
+            except (redis.exceptions.RedisError, OSError):
+                pass
+
+    def close(self) -> None:
+        """Drop the wake channel's connection too."""
+        self._close_pubsub()
+        super().close()
+
+
+class WakingRedisBroker(RedisBroker):
+    """A Redis broker whose idle consumers are woken by a notification on their queue's channel."""
+
+    @property
+    def consumer_class(self):  # noqa: ANN201
+        return _WakingConsumer
+
+    def wake_channel(self, queue_name: str) -> str:
+        """The pub/sub channel of a queue's notifications."""
+        return f"{self.namespace}:{queue_name}:wake"
+
+    def wake(self, queue_name: str) -> None:
+        """Tell every idle consumer of ``queue_name`` to fetch now."""
+        self.client.publish(self.wake_channel(queue_name), b"1")
+
+
+def make_broker(url: str) -> WakingRedisBroker:
     """A Redis broker that fails fast when Redis is down (so the API can answer 503 at once)."""
-    return RedisBroker(url=url, namespace="aimusic", socket_connect_timeout=REDIS_TIMEOUT_S,
-                       socket_timeout=REDIS_TIMEOUT_S, retry_on_timeout=False, heartbeat_timeout=30_000)
+    return WakingRedisBroker(url=url, namespace="aimusic", socket_connect_timeout=REDIS_TIMEOUT_S,
+                             socket_timeout=REDIS_TIMEOUT_S, retry_on_timeout=False, heartbeat_timeout=30_000)
 
 
 class DramatiqQueue:
@@ -86,13 +172,18 @@ class DramatiqQueue:
         self.broker.close()
 
     def submit(self, job_id: str, indices: range | list[int] = range(1)) -> None:
-        """Send one message per request of the job; :class:`Unavailable` when Redis cannot be reached."""
+        """Send one message per request of the job, then wake idle workers; :class:`Unavailable` when Redis
+        cannot be reached."""
         try:
             for index in indices:
                 self.actor.send(job_id, index)
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError) as exc:
             log.error("job broker unreachable: %s", exc)
             raise Unavailable("the job broker is unreachable; try again shortly", retry_after=10) from None
+        try:
+            self.broker.wake(QUEUE_NAME)
+        except (redis.exceptions.RedisError, OSError) as exc:  # the messages are sent: a worker's next look finds them
+            log.warning("could not wake the job workers: %s", exc)
 
     def health(self) -> tuple[bool, str | None]:
         """Whether Redis answers a PING."""
@@ -125,7 +216,7 @@ def run_worker(service: TrackService, *, threads: int | None = None,
     queue = DramatiqQueue(settings, run=lambda job_id, index: run_item(service, job_id, index,
                                                                         worker=worker_name()))
     worker = dramatiq.Worker(queue.broker, queues={QUEUE_NAME}, worker_threads=threads or settings.worker_threads,
-                             worker_timeout=IDLE_POLL_MS)
+                             worker_timeout=IDLE_WAIT_MS)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
