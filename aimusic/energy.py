@@ -13,7 +13,8 @@ from dataclasses import replace
 from types import MappingProxyType
 from typing import Mapping
 
-from .styles import StyleSpec
+from .compose.energy_patterns import ENERGY_GROOVES, ENERGY_INSTRUMENTS, ENERGY_PARTS, energy_band
+from .styles import STYLES, StyleSpec
 
 # Each style's usual level, as /api/styles lists it.
 STYLE_ENERGY: Mapping[str, float] = MappingProxyType(
@@ -55,8 +56,20 @@ def section_energy(base: float, *, kind: str, occurrence: int, last_body: bool, 
 
 
 def style_at_energy(style: StyleSpec, energy: float | None) -> StyleSpec:
-    """``style`` with the master's brightness for ``energy`` (the style itself for None)."""
+    """``style`` with the master's brightness and the accompaniment figures for ``energy``.
+
+    The style itself for None. Figures change only where
+    :data:`~aimusic.compose.energy_patterns.ENERGY_PARTS` names one for the style's pattern.
+    """
     if energy is None:
         return style
+    band = energy_band(float(energy))
+    swaps = ENERGY_PARTS.get(style.name, {}).get(band, {})
+    parts = tuple(replace(p, pattern=swaps[p.pattern]) if p.pattern in swaps else p for p in style.parts)
+    voices = ENERGY_INSTRUMENTS.get(style.name, {}).get(band, {})
+    parts = tuple(replace(p, instruments=voices[p.role]) if p.role in voices and p.pattern in swaps.values() else p
+                  for p in parts)
+    own_grooves = style.grooves == STYLES[style.name].grooves      # a meter's own grooves stay
+    grooves = ENERGY_GROOVES.get(style.name, {}).get(band, style.grooves) if own_grooves else style.grooves
     shelf = style.mix.master_high_shelf_db + BRIGHTNESS_DB * (float(energy) - 0.5)
-    return replace(style, mix=replace(style.mix, master_high_shelf_db=shelf))
+    return replace(style, parts=parts, grooves=grooves, mix=replace(style.mix, master_high_shelf_db=shelf))

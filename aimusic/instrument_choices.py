@@ -21,7 +21,7 @@ _EXTRA: dict[str, dict[str, tuple[str, ...]]] = {
     "blues": {"melody": ("sax", "lead_guitar", "organ", "piano"), "harmony": ("organ", "electric_piano")},
     "electronic": {"melody": ("bell", "electric_piano", "sax"), "harmony": ("electric_piano", "organ"),
                    "pad": ("strings",)},
-    "ambient": {"melody": ("piano", "violin", "synth_lead"), "pad": ("organ",), "harmony": ("synth_pad",)},
+    "ambient": {"melody": ("piano", "violin", "synth_lead"), "pad": ("organ",), "harmony": ("synth_pad", "electric_piano")},
 }
 
 

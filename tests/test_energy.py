@@ -14,18 +14,21 @@ MODEL = load_model_melodist(DEFAULT_MODEL_PATH)
 LEVELS = (0.1, 0.5, 0.9)
 
 
-def _figures(style: str, energy: float) -> tuple[float, int]:
-    track = generate(GenerationRequest(style=style, duration=10.0, seed=3, energy=energy), MODEL)
+def _figures(style: str, energy: float, seed: int) -> tuple[float, int]:
+    track = generate(GenerationRequest(style=style, duration=30.0, seed=seed, energy=energy), MODEL)
     y = to_mono(track.audio).astype(np.float32)
     onsets = librosa.onset.onset_detect(y=y, sr=track.sample_rate, units="time")
     return len(onsets) / track.duration_s, sum(len(t.notes) for t in track.score.tracks)
 
 
-@pytest.mark.parametrize("style", ["jazz", "rock", "electronic"])
-def test_onset_rate_and_notes_rise_with_energy(style: str) -> None:
-    rates, notes = zip(*(_figures(style, e) for e in LEVELS))
+@pytest.mark.parametrize("style", ["classical", "jazz", "rock", "blues", "electronic", "ambient"])
+@pytest.mark.parametrize("seed", [7, 12])
+def test_onset_rate_and_notes_rise_with_energy(style: str, seed: int) -> None:
+    rates, notes = zip(*(_figures(style, e, seed) for e in LEVELS))
     assert notes[0] < notes[1] < notes[2], f"{style} notes {notes}"
-    assert rates[0] < rates[1] <= rates[2] and rates[0] < rates[2], f"{style} onsets/s {rates}"
+    if style == "ambient":   # its pads' slow beating is heard as onsets: the rate says little there
+        return
+    assert rates[0] < rates[1] < rates[2], f"{style} onsets/s {rates}"
 
 
 def test_a_quieter_bridge_and_a_build_up_around_the_asked_level() -> None:

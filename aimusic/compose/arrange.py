@@ -15,6 +15,7 @@ from ..styles import PartSpec, StyleSpec
 from .bass import BASS_PATTERNS
 from .blues import LINE_BARS, blue_notes, call_of
 from .drums import write_drums
+from .energy_patterns import ENERGY_PATTERNS
 from .feel import apply_feel, clamp
 from .harmony import HARMONY_PATTERNS, voice_chord
 from .melody_context import ChordSpan, MelodyContext, Melodist
@@ -139,9 +140,10 @@ def write_accompaniment(plan: SongPlan, style: StyleSpec, part: PartSpec, *, rng
                         end_beat: float) -> list[Note]:
     """A harmony, pad or bass part over the whole form, section by section."""
     if part.role == "bass":
-        pattern = BASS_PATTERNS.get(part.pattern) or METER_BASS_PATTERNS[part.pattern]
+        pattern = BASS_PATTERNS.get(part.pattern) or METER_BASS_PATTERNS.get(part.pattern)
     else:
-        pattern = HARMONY_PATTERNS.get(part.pattern) or METER_HARMONY_PATTERNS[part.pattern]
+        pattern = HARMONY_PATTERNS.get(part.pattern) or METER_HARMONY_PATTERNS.get(part.pattern)
+    pattern = pattern or ENERGY_PATTERNS[part.pattern]
     has_drums = bool(style.grooves)
     bpb = plan.beats_per_bar
     notes: list[Note] = []

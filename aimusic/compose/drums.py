@@ -28,6 +28,14 @@ GROOVES: dict[str, dict[int, str]] = {
                       SNARE: "....x.......x..."},
     "four_on_floor_clap": {KICK: "x...x...x...x...", OPEN_HAT: "..o...o...o...o.",
                            CLOSED_HAT: "gggggggggggggggg", CLAP: "....x.......x..."},
+    # Driving (and sparse) variants an asked energy plays (aimusic.compose.energy_patterns).
+    "rock_drive": {CLOSED_HAT: "xoxoxoxoxoxoxoxo", SNARE: "....x..g....x.g.", KICK: "x.x...x.x.x....."},
+    "rock_drive_ride": {RIDE: "x.o.x.o.x.o.x.o.", CLOSED_HAT: "..o...o...o...o.", SNARE: "....x..g....x.gg",
+                        KICK: "x.x...x.x.x...x."},
+    "house_drive": {KICK: "x...x...x...x...", OPEN_HAT: "..o...o...o...o.", CLOSED_HAT: "oooooooooooooooo",
+                    CLAP: "....x.......x...", SNARE: "...........g..g."},
+    "house_sparse": {KICK: "x...x...x...x...", OPEN_HAT: "......o.......o."},
+    "shuffle_drive": {CLOSED_HAT: "x.x.x.x.x.x.x.x.", SNARE: "..g.x.g...g.x.g.", KICK: "x.....x.x.....x."},
     # 3/4 jazz waltz, sixteenth steps: the ride on every beat and the and of two and three.
     "jazz_waltz": {RIDE: "x...x.o.x.o.", PEDAL_HAT: "....x...x...", KICK: "g..........."},
     "jazz_waltz_kick": {RIDE: "x...x.o.x.o.", PEDAL_HAT: "....x...x...", KICK: "g.......g.o.",
