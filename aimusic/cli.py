@@ -6,6 +6,7 @@ what the API accepts and reports errors in the same JSON shape (on stderr, exit 
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import logging
 import sys
@@ -29,8 +30,37 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--key", default=None, help='e.g. "A minor" (default: chosen by the seed)')
     parser.add_argument("--seed", type=int, default=None, help="0..2^32-1 (default: random)")
     parser.add_argument("--temperature", type=float, default=None, help="0.1..2.0 (default 1.0)")
+    parser.add_argument("--time-signature", default=None, help='one of the style\'s, e.g. "3/4"')
+    parser.add_argument("--energy", type=float, default=None, help="0..1 (default: the style's own shape)")
+    parser.add_argument("--instrument", action="append", default=[], metavar="PART=NAME",
+                        help='a part\'s instrument, e.g. "melody=sax" (repeatable)')
+    parser.add_argument("--primer", type=Path, default=None, help="a MIDI file whose melody the track continues")
     parser.add_argument("-o", "--output", required=True, type=Path, help="WAV file to write")
     return parser
+
+
+def _controls(args: argparse.Namespace) -> dict[str, object] | int:
+    """The musical controls of ``args`` as request fields, or the exit code after printing the error."""
+    from .primer import MAX_PRIMER_BYTES
+
+    fields: dict[str, object] = {}
+    if args.time_signature is not None:
+        fields["time_signature"] = args.time_signature
+    if args.energy is not None:
+        fields["energy"] = args.energy
+    if args.instrument:
+        pairs = [item.partition("=") for item in args.instrument]
+        if any(not sep or not part or not name for part, sep, name in pairs):
+            return _fail("instruments", "each --instrument must be PART=NAME, e.g. melody=sax")
+        fields["instruments"] = {part.strip(): name.strip() for part, _, name in pairs}
+    if args.primer is not None:
+        try:
+            with open(args.primer, "rb") as handle:
+                data = handle.read(MAX_PRIMER_BYTES + 1)
+        except OSError as exc:
+            return _fail("primer.midi", f"cannot be read: {exc.strerror or exc}")
+        fields["primer"] = {"midi": base64.b64encode(data).decode("ascii")}
+    return fields
 
 
 def _fail(field: str, message: str, details: list[dict[str, str]] | None = None) -> int:
@@ -47,9 +77,12 @@ def _request(args: argparse.Namespace, settings: Settings):  # noqa: ANN202 - a 
     from .web.schemas import describe_validation_errors, generate_request_model
 
     fields = {name: getattr(args, name) for name in ("style", "duration", "tempo", "key", "seed", "temperature")}
+    controls = _controls(args)
+    if isinstance(controls, int):
+        return controls
     model = generate_request_model(settings.max_duration)
     try:
-        return model.model_validate({k: v for k, v in fields.items() if v is not None})
+        return model.model_validate({**{k: v for k, v in fields.items() if v is not None}, **controls})
     except ValidationError as exc:
         details = describe_validation_errors(exc, model)
         return _fail(details[0]["field"], details[0]["message"], details)

@@ -8,6 +8,7 @@ import sys
 import pytest
 import soundfile as sf
 
+from .midi_files import TUNE, midi_bytes
 from .conftest import PROJECT_ROOT, free_port, http_request, server_env, stop_process, wait_until_healthy
 
 ENTRY = str(PROJECT_ROOT / "ai_music_system.py")
@@ -42,8 +43,27 @@ def test_generate_writes_the_file_and_prints_the_api_metadata(tmp_path, server):
     assert created.json()["model"] == meta["model"]
 
 
+def test_generate_takes_the_musical_controls_and_a_primer_file(tmp_path):
+    primer = tmp_path / "tune.mid"
+    primer.write_bytes(midi_bytes(TUNE, qpm=90, key="G"))
+    out = tmp_path / "blues.wav"
+    done = run_cli("generate", "--style", "blues", "--duration", "12", "--seed", "3", "--energy", "0.8",
+                   "--time-signature", "12/8", "--instrument", "melody=sax", "--primer", str(primer),
+                   "-o", str(out), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    meta = json.loads(done.stdout)
+    assert (meta["time_signature"], meta["key"], meta["tempo"]) == ("12/8", "G major", 60)   # 90 quarters: 60 pulses
+    assert sf.info(str(out)).frames / 44100 == pytest.approx(12.0, rel=0.01)
+
+
 @pytest.mark.parametrize(("args", "field"), [(["--style", "polka"], "style"),
-                                             (["--style", "rock", "--tempo", "300"], "tempo")])
+                                             (["--style", "rock", "--tempo", "300"], "tempo"),
+                                             (["--style", "rock", "--time-signature", "3/4"], "time_signature"),
+                                             (["--style", "jazz", "--instrument", "melody=kazoo"],
+                                              "instruments.melody"),
+                                             (["--style", "jazz", "--instrument", "melody"], "instruments"),
+                                             (["--style", "jazz", "--primer", "/etc/hostname"], "primer.midi"),
+                                             (["--style", "jazz", "--primer", "/no/such.mid"], "primer.midi")])
 def test_invalid_arguments_exit_2_with_the_api_error(tmp_path, args, field):
     out = tmp_path / "x.wav"
     done = run_cli("generate", *args, "-o", str(out), cwd=tmp_path)
