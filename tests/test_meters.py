@@ -9,6 +9,8 @@ import pytest
 
 from aimusic.analysis import estimate_tempo
 from aimusic.compose.markov import MarkovMelodist
+from aimusic.config import DEFAULT_MODEL_PATH
+from aimusic.model.melodist import load_model_melodist
 from aimusic.encode import write_midi_file
 from aimusic.encode.score_json import score_document
 from aimusic.meters import STYLE_METERS, meter_names
@@ -17,6 +19,7 @@ from aimusic.pipeline import GenerationRequest, generate
 from aimusic.styles import STYLE_NAMES
 
 MARKOV = MarkovMelodist()
+MODEL = load_model_melodist(DEFAULT_MODEL_PATH)
 ASKED = {"classical": {"4/4", "3/4", "6/8"}, "jazz": {"4/4", "3/4"}, "blues": {"4/4", "12/8"},
          "rock": {"4/4"}, "electronic": {"4/4"}, "ambient": {"4/4", "3/4", "6/8"}}
 CASES = [(style, ts) for style in STYLE_NAMES for ts in meter_names(style)[1:]]
@@ -71,3 +74,11 @@ def test_the_beat_tracker_hears_a_three_four_tempo(style: str, tempo: int) -> No
                      MARKOV)
     heard = estimate_tempo(track.audio, sr=track.sample_rate)
     assert heard == pytest.approx(tempo, rel=0.04), f"{style} 3/4 at {tempo} heard as {heard:.1f}"
+
+
+@pytest.mark.parametrize("tempo, seed", [(60, 3), (66, 1), (72, 2), (80, 4)])
+def test_the_beat_tracker_hears_six_eight_in_dotted_quarters(tempo: int, seed: int) -> None:
+    track = generate(GenerationRequest(style="classical", duration=20.0, tempo=tempo, seed=seed, time_signature="6/8"),
+                     MODEL)
+    heard = estimate_tempo(track.audio, sr=track.sample_rate)
+    assert heard == pytest.approx(tempo, rel=0.04), f"classical 6/8 at {tempo} heard as {heard:.1f}"

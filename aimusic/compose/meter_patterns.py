@@ -64,7 +64,9 @@ def arpeggio_compound(spans: tuple[ChordSpan, ...], *, register: tuple[int, int]
         pitches = pitches + [pitches[0] + 12]
         for k in range(int(round(span.length / EIGHTH))):
             p = pitches[figure[k % 3] % len(pitches)]
-            notes.append(Note(span.start + EIGHTH * k, 0.6, p, min(vel * (1.12 if k % 3 == 0 else 0.88), 1.0)))
+            on_pulse = k % 3 == 0     # the pulse leans hard and rings: 6/8 is felt in dotted quarters
+            notes.append(Note(span.start + EIGHTH * k, 1.4 if on_pulse else 0.45, p,
+                              min(vel * (1.3 if on_pulse else 0.62), 1.0)))
     return notes
 
 
@@ -103,7 +105,7 @@ def comp_compound(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], be
         for k in range(int(round(span.length / EIGHTH))):
             t = span.start + EIGHTH * k
             pulse = int(round(t / PULSE))
-            accent = (1.0, 0.55, 0.72)[k % 3] * (1.15 if k % 3 == 0 and pulse % 2 == 1 else 1.0)
+            accent = (1.0, 0.42, 0.55)[k % 3] * (1.15 if k % 3 == 0 and pulse % 2 == 1 else 1.0)
             v = vel * accent * float(rng.uniform(0.92, 1.05))
             notes += [Note(t, 0.3, p, min(v, 1.0)) for p in pitches]
     return notes
