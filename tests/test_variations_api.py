@@ -60,8 +60,9 @@ def test_a_primer_opens_the_melody_of_the_track_its_score_and_its_midi(client) -
 
 
 @pytest.mark.parametrize("midi, words", [
-    ("%%%not base64%%%", "base64"),
-    (_b64(b"RIFF....WAVEfmt "), "not a Standard MIDI File"),
+    ("%%%not base64%%%" * 3, "base64"),
+    ("TVRoZA==", "too short"),
+    (_b64(b"RIFF....WAVEfmt " * 4), "not a Standard MIDI File"),
     (_b64(midi_bytes(drums=[(0, 1, 36)])), "no melody"),
     (_b64(midi_bytes([(i, 1, 60) for i in range(80)])), "at most 64"),
 ])

@@ -38,12 +38,18 @@ def _per_style_rules(schema: dict[str, Any]) -> None:
     schema["allOf"] = rules
 
 
+BASE64_PATTERN = r"^[A-Za-z0-9+/]*={0,2}$"
+MIN_MIDI_BASE64 = 32     # the smallest Standard MIDI File (a header and an empty track) is 22 bytes
+
+
 class PrimerFile(BaseModel):
     """A user's MIDI file to continue, base64-encoded; only its notes, tempo, meter and key are read."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    midi: str = Field(max_length=4 * -(-MAX_PRIMER_BYTES // 3),
+    midi: str = Field(min_length=MIN_MIDI_BASE64, max_length=4 * -(-MAX_PRIMER_BYTES // 3),
+                      json_schema_extra={"pattern": BASE64_PATTERN, "contentEncoding": "base64",
+                                         "contentMediaType": "audio/midi"},
                       description=f"Base64 (RFC 4648) of a Standard MIDI File of at most {MAX_PRIMER_BYTES} bytes "
                                   f"whose melody lasts at most {MAX_PRIMER_BEATS} quarter notes.")
 

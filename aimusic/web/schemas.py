@@ -43,6 +43,11 @@ FILENAME_PATTERN = FILENAME_RE.pattern
 DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 20, 100
 
 
+def integral(value: Any) -> Any:
+    """JSON has one number type: 120.0 is the integer 120 (as JSON Schema counts it); 120.5 stays a float."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 class GenerateRequest(MusicalControls):
     """Body of ``POST /api/generate``: strict types, no unknown fields."""
 
@@ -75,8 +80,7 @@ class GenerateRequest(MusicalControls):
     @field_validator("tempo", "seed", mode="before")
     @classmethod
     def _integral_number(cls, value: Any) -> Any:
-        # JSON has one number type: 120.0 is the integer 120 (as JSON Schema counts it); 120.5 is not.
-        return int(value) if isinstance(value, float) and value.is_integer() else value
+        return integral(value)
 
     @field_validator("format", mode="before")
     @classmethod
@@ -144,6 +148,7 @@ _TYPE_MESSAGES = {
     "finite_number": "must be a finite number",
     "string_type": "must be a string",
     "string_too_long": "is too long",
+    "string_too_short": "is too short",
     "bool_type": "must be true or false",
 }
 

@@ -1,11 +1,12 @@
 """The body of ``POST /api/tracks/<id>/variations``, apart from the view so the OpenAPI document can use it."""
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..pipeline import MAX_SEED
+from .schemas import integral
 
 
 class VariationRequest(BaseModel):
@@ -19,3 +20,8 @@ class VariationRequest(BaseModel):
     vary: Literal["melody", "arrangement", "all"] = Field(
         "all", description="What is written anew: the melody, the arrangement (harmony, bass, drums) or all; "
                            "key, tempo, meter, form, chords and instruments stay the original's.")
+
+    @field_validator("seed", mode="before")
+    @classmethod
+    def _integral_number(cls, value: Any) -> Any:
+        return integral(value)
