@@ -19,38 +19,22 @@ import numpy as np
 
 from ..score import Note
 from .bass import _root
-from .harmony import PatternFn, _chord_notes, voice_chord
+from .harmony import PatternFn, _chord_notes, broken_chords, voice_chord
 from .melody_context import ChordSpan
 
 LOW, HIGH = 0.35, 0.7     # below LOW the calm figure, above HIGH the busy one
 
 
-def _broken_chords(spans: tuple[ChordSpan, ...], step: float, register: tuple[int, int], energy: float,
-                   rng: np.random.Generator) -> list[Note]:
-    """Broken chords low-high-middle-high on a grid of ``step`` beats (the Alberti figure and kin)."""
-    figures = ((0, 2, 1, 2), (0, 1, 2, 1), (0, 1, 2, 3))
-    figure = figures[int(rng.integers(len(figures)))]
-    vel = 0.4 + 0.3 * energy
-    notes: list[Note] = []
-    for span in spans:
-        pitches = voice_chord(span.chord, register, voices=3)
-        pitches = pitches + [pitches[0] + 12]
-        for k in range(int(round(span.length / step))):
-            v = vel * (1.1 if k % 4 == 0 else 0.9)
-            notes.append(Note(span.start + step * k, step * 1.1, pitches[figure[k % 4] % len(pitches)], min(v, 1.0)))
-    return notes
-
-
 def arpeggio_quarters(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beats_per_bar: int,
                       energy: float, rng: np.random.Generator) -> list[Note]:
     """Broken chords in quarter notes: the calm classical accompaniment."""
-    return _broken_chords(spans, 1.0, register, energy, rng)
+    return broken_chords(spans, step=1.0, length=1.1, register=register, energy=energy, rng=rng)
 
 
 def arpeggio_sixteenths(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beats_per_bar: int,
                         energy: float, rng: np.random.Generator) -> list[Note]:
     """Broken chords in sixteenths: the driving Alberti bass of a fast movement."""
-    return _broken_chords(spans, 0.25, register, energy, rng)
+    return broken_chords(spans, step=0.25, length=0.275, register=register, energy=energy, rng=rng)
 
 
 def shimmer(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beats_per_bar: int,

@@ -83,9 +83,13 @@ def sustained_high(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], b
     return notes
 
 
-def arpeggio(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beats_per_bar: int,
-             energy: float, rng: np.random.Generator) -> list[Note]:
-    """Broken chords in eighths (Alberti-like low-high-mid-high), the classical keyboard idiom."""
+def broken_chords(spans: tuple[ChordSpan, ...], *, step: float, length: float, register: tuple[int, int],
+                  energy: float, rng: np.random.Generator) -> list[Note]:
+    """Broken chords on a grid of ``step`` beats, each note ``length`` long, in a figure the seed picks.
+
+    The figures are the keyboard's: low-high-middle-high (Alberti), low-middle-high-middle and
+    a rising arpeggio with the octave; the first note of each four leans.
+    """
     figures = ((0, 2, 1, 2), (0, 1, 2, 1), (0, 1, 2, 3))
     figure = figures[int(rng.integers(len(figures)))]
     vel = 0.4 + 0.3 * energy
@@ -93,12 +97,17 @@ def arpeggio(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beats_p
     for span in spans:
         pitches = voice_chord(span.chord, register, voices=3)
         pitches = pitches + [pitches[0] + 12]
-        steps = int(round(span.length * 2))
-        for k in range(steps):
+        for k in range(int(round(span.length / step))):
             p = pitches[figure[k % 4] % len(pitches)]
             v = vel * (1.1 if k % 4 == 0 else 0.9)
-            notes.append(Note(span.start + 0.5 * k, 0.55, p, min(v, 1.0)))
+            notes.append(Note(span.start + step * k, length, p, min(v, 1.0)))
     return notes
+
+
+def arpeggio(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beats_per_bar: int,
+             energy: float, rng: np.random.Generator) -> list[Note]:
+    """Broken chords in eighths (Alberti-like low-high-mid-high), the classical keyboard idiom."""
+    return broken_chords(spans, step=0.5, length=0.55, register=register, energy=energy, rng=rng)
 
 
 # Comping rhythms for one bar of 4/4 as (onset, length): Charleston, anticipation, 2-and-4.
