@@ -14,7 +14,7 @@ from aimusic.synth.additive import sum_partials
 from aimusic.synth.drums import KITS, get_kit, render_hit
 from aimusic.synth.instruments import TIMBRES, get_timbre
 from aimusic.synth.levels import stem_level_db
-from aimusic.synth.notes import RenderNotes
+from aimusic.synth.notes import DRUM_CACHE, RenderNotes, drum_hit
 from aimusic.synth.render import NOTE_CACHE, NoteCache, render_stems, render_track, track_streams
 from aimusic.synth.voice import midi_to_hz, render_note
 
@@ -252,6 +252,21 @@ def test_note_cache_stays_within_its_budget():
         cache.put(("x", k), np.zeros(1000, dtype=np.float32))          # 4000 bytes each
     assert cache.bytes <= 10_000
     assert cache.get(("x", 9)) is not None and cache.get(("x", 0)) is None
+
+
+def test_drum_hits_are_kept_within_their_byte_budget():
+    """Every kit in every tuning is far more than DRUM_CACHE_MB: the cache keeps its budget, and a
+    hit it let go is synthesized again sample for sample."""
+    crash = drum_hit("jazz_kit", CRASH, 3, 0, sr=SR).copy()   # the longest hit, used first
+    for tune in range(-6, 6):
+        for kit in KITS:
+            for layer in range(4):   # a kick follows the tuning: 12 new hits per kit and tuning, 63 MB in all
+                for variant in range(3):
+                    drum_hit(kit, KICK, layer, variant, sr=SR, tune=tune)
+            assert 0 < DRUM_CACHE.bytes <= DRUM_CACHE.max_bytes
+    assert DRUM_CACHE.get(("jazz_kit", CRASH, 3, 0, SR, 0)) is None   # the least recently used went first
+    again = drum_hit("jazz_kit", CRASH, 3, 0, sr=SR)
+    assert np.array_equal(again, crash) and not again.flags.writeable
 
 
 def test_closing_hi_hat_chokes_the_open_one():

@@ -3,7 +3,9 @@
 A note that repeats (same instrument, pitch, velocity bucket and held length) is rendered
 once and added again (kept in a bounded per-process cache), and a drum hit is keyed by
 piece, velocity layer and one of a few round-robin variants, so a four-minute groove costs a
-handful of syntheses.
+handful of syntheses. Both caches are bounded by bytes (:data:`NOTE_CACHE_MB`,
+:data:`DRUM_CACHE_MB`), not by a count of entries: a crash cymbal's hit is 30 times a side
+stick's, and every gunicorn worker keeps caches of its own.
 """
 from __future__ import annotations
 
@@ -12,7 +14,6 @@ import zlib
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import lru_cache
 
 import numpy as np
 
@@ -29,6 +30,7 @@ NOTE_CACHE_MB = 48         # rendered notes kept across renders (per process)
 LONG_RENDER_CACHE_MB = 8   # ... while a long render is running (its output needs the room)
 LONG_RENDER_S = 60.0       # a render longer than this is long
 RENDER_NOTES_MB = 24       # rendered notes kept within one render for their later repeats
+DRUM_CACHE_MB = 32         # drum hits kept across renders (per process); one render plays 3-6 MB of them
 
 
 class NoteCache:
@@ -36,7 +38,7 @@ class NoteCache:
 
     A note is a pure function of its key, so keeping it across renders changes no output,
     only the time: a worker that has played a style before has most of its notes already.
-    Thread-safe; arrays are stored read-only.
+    Thread-safe; arrays are stored read-only. :data:`DRUM_CACHE` is one too, of drum hits.
     """
 
     def __init__(self, max_bytes: int, long_max_bytes: int | None = None) -> None:
@@ -96,6 +98,7 @@ class NoteCache:
 
 
 NOTE_CACHE = NoteCache(max_bytes=NOTE_CACHE_MB << 20, long_max_bytes=LONG_RENDER_CACHE_MB << 20)
+DRUM_CACHE = NoteCache(max_bytes=DRUM_CACHE_MB << 20)
 
 
 def velocity_gain(velocity: float | np.ndarray) -> float | np.ndarray:
@@ -179,17 +182,22 @@ class RenderNotes:
         return y
 
 
-@lru_cache(maxsize=1024)
 def drum_hit(kit: str, pitch: int, layer: int, variant: int, *, sr: int, tune: int = 0) -> np.ndarray:
-    """One drum hit, synthesized once per process: hits depend on nothing but their key.
+    """One drum hit (read-only), from :data:`DRUM_CACHE` or synthesized and kept there.
 
-    A few hundred exist in practice (kits x pieces x 4 layers x 3 variants, tuned pieces
-    in up to 12 keys; bounded by the LRU) and every groove reuses them, so they are kept
-    across renders (read-only).
+    Hits depend on nothing but their key, and every groove reuses them. Close to 3,000 exist
+    (kits x pieces x 4 layers x 3 variants, the shells in 12 tunings: about 300 MB at 44.1 kHz)
+    while one render plays a single kit at one tuning (3-6 MB of hits), so the cache keeps the
+    most recently used :data:`DRUM_CACHE_MB`; an evicted hit is synthesized again, sample for
+    sample the same.
     """
-    rng = np.random.default_rng(note_seed(kit, pitch, layer, variant))
-    hit = render_hit(get_kit(kit)[pitch], layer, sr=sr, rng=rng, tune=tune)
-    hit.setflags(write=False)
+    key = (kit, pitch, layer, variant, sr, tune)
+    hit = DRUM_CACHE.get(key)
+    if hit is None:
+        rng = np.random.default_rng(note_seed(kit, pitch, layer, variant))
+        hit = render_hit(get_kit(kit)[pitch], layer, sr=sr, rng=rng, tune=tune)
+        hit.setflags(write=False)
+        DRUM_CACHE.put(key, hit)
     return hit
 
 
