@@ -1,7 +1,12 @@
 """The musical controls over HTTP: /api/styles lists them, generate validates and applies them."""
 from __future__ import annotations
 
+import io
+import zipfile
+
+import numpy as np
 import pytest
+import soundfile as sf
 
 from aimusic.meters import meter_names
 from aimusic.styles import STYLE_NAMES
@@ -77,3 +82,43 @@ def test_the_chosen_instruments_are_in_the_score_json(client) -> None:
     with client.get(response.get_json()["links"]["score"]) as served:
         parts = {p["role"]: p["instrument"] for p in served.get_json()["parts"]}
     assert parts["melody"] == "sax" and parts["harmony"] == "organ"
+
+
+def _melody_stem(client, instrument: str) -> tuple[np.ndarray, int, list[dict]]:
+    response = client.post("/api/generate", json={"style": "jazz", "duration": 6, "seed": 4,
+                                                   "instruments": {"melody": instrument}})
+    assert response.status_code == 201, response.get_data(as_text=True)
+    links = response.get_json()["links"]
+    with client.get(links["stems"]) as served:
+        archive = zipfile.ZipFile(io.BytesIO(served.get_data()))
+    with client.get(links["score"]) as served:
+        notes = next(p for p in served.get_json()["parts"] if p["role"] == "melody")["notes"]
+    audio, sr = sf.read(io.BytesIO(archive.read("melody.wav")))
+    return audio.mean(axis=1), sr, notes
+
+
+def _overtone_share(stem: np.ndarray, sr: int, notes: list[dict]) -> float:
+    """Median over the melody's notes of the energy at harmonics 2-8 against the fundamental's."""
+    shares = []
+    for note in notes:
+        a, b = int(note["start_s"] * sr), int(min(note["end_s"], note["start_s"] + 0.4) * sr)
+        if b - a < sr // 20:
+            continue
+        spectrum = np.abs(np.fft.rfft(stem[a:b] * np.hanning(b - a))) ** 2
+        freqs = np.fft.rfftfreq(b - a, 1.0 / sr)
+        f0 = 440.0 * 2 ** ((note["pitch"] - 69) / 12)
+        band = lambda k: spectrum[np.abs(freqs - k * f0) < 0.03 * k * f0].sum()   # noqa: E731
+        shares.append(sum(band(k) for k in range(2, 9)) / max(band(1), 1e-12))
+    return float(np.median(shares))
+
+
+def test_the_chosen_melody_instrument_is_heard_in_its_stem(client) -> None:
+    flute, sr, notes = _melody_stem(client, "flute")
+    shares = {"flute": _overtone_share(flute, sr, notes)}
+    for instrument in ("violin", "clean_guitar"):
+        stem, _, same_notes = _melody_stem(client, instrument)
+        assert [n["pitch"] for n in same_notes] == [n["pitch"] for n in notes], "the same notes, another instrument"
+        assert 20 * np.log10(np.sqrt(np.mean(stem ** 2))) > -40.0, "the melody stem is audible"
+        shares[instrument] = _overtone_share(stem, sr, notes)
+    # A flute is nearly a pure tone; a bowed string and a plucked one are rich in overtones.
+    assert shares["violin"] > 3 * shares["flute"] and shares["clean_guitar"] > 10 * shares["flute"], shares
