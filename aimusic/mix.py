@@ -8,8 +8,6 @@ the :class:`~aimusic.styles.MixSpec` and each :class:`~aimusic.styles.PartSpec` 
 """
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -18,18 +16,13 @@ from typing import Callable, Mapping, Protocol
 import numpy as np
 import pedalboard as pb
 
+from .heap import release_free_memory
 from .mastering import db_to_gain, master
 from .score import KICK, Score
 from .styles import MixSpec, PartSpec, StyleSpec
 from .synth.levels import stem_level_db
 from .synth.notes import LONG_RENDER_S, NOTE_CACHE
 from .synth.render import track_streams
-
-try:
-    _LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-    _LIBC.malloc_trim.argtypes = [ctypes.c_size_t]
-except (OSError, AttributeError):   # not glibc
-    _LIBC = None
 
 REFERENCE_DB = -20.0    # RMS (of the sounding part) every stem is normalised to
 DUCKED_ROLES = ("pad", "bass")   # what the kick pushes down when MixSpec.sidechain_duck > 0
@@ -306,19 +299,10 @@ def mix_sources(sources: dict[str, StemSource], score: Score, style: StyleSpec, 
         if pending is not None:
             pending.result()
     del strips, sources
+    # The streaming loop freed thousands of chunk-sized buffers the allocator keeps for reuse;
+    # mastering allocates other sizes, and the peak would be the sum of both: start it from a low base.
     release_free_memory()
     return master(master_bus(out, spec, sr=sr), sr=sr, copy=False)
-
-
-def release_free_memory() -> None:
-    """Hand the heap's free pages back to the OS (glibc), so mastering starts from a low base.
-
-    The streaming loop frees thousands of chunk-sized buffers that the allocator keeps
-    for reuse; mastering then allocates differently sized ones, and the process's peak
-    memory would grow by the sum of both. A no-op where ``malloc_trim`` does not exist.
-    """
-    if _LIBC is not None:
-        _LIBC.malloc_trim(0)
 
 
 def master_eq(spec: MixSpec) -> list[pb.Plugin]:

@@ -11,15 +11,22 @@ folder while slots are held (a clean-up of the output folder) then changes nothi
 live on while a descriptor is open, so the workers of a server still count against the same N
 locks. A process started after the deletion creates new files, and the limit holds among the
 processes that share those.
+
+When a process's last slot is released, its free heap goes back to the OS
+(:func:`aimusic.heap.release_free_memory`): a generation's buffers are freed by then, and
+without it an idle worker would keep the high-water mark of its last long track.
 """
 from __future__ import annotations
 
 import fcntl
 import os
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
+
+from .heap import release_free_memory
 
 
 class Overloaded(Exception):
@@ -35,6 +42,8 @@ class GenerationSlots:
         self.lock_dir = Path(lock_dir)
         self.count = count
         self._anchors: list[int | None] = [None] * count
+        self._held = 0                     # slots this process holds now
+        self._held_lock = threading.Lock()
         try:
             for index in range(count):
                 self._anchor(index)
@@ -100,11 +109,18 @@ class GenerationSlots:
         if taken is None:
             raise Overloaded(f"all {self.count} generation slots are busy")
         index, fd = taken
+        with self._held_lock:
+            self._held += 1
         try:
             yield index
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
+            with self._held_lock:
+                self._held -= 1
+                idle = self._held == 0
+            if idle:   # this process generates nothing now: hand back what its generations freed
+                release_free_memory()
 
     @contextmanager
     def quiet(self) -> Iterator[bool]:

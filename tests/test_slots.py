@@ -68,3 +68,20 @@ def test_slots_made_before_the_folder_is_writable_anchor_on_first_use(tmp_path):
     blocked.mkdir()
     with slots.acquire():
         assert in_child(slots) == "busy"
+
+
+def test_the_free_heap_goes_back_when_the_last_slot_of_a_process_is_released(tmp_path, monkeypatch):
+    trims: list[int] = []
+    monkeypatch.setattr("aimusic.slots.release_free_memory", lambda: trims.append(1))
+    slots = GenerationSlots(tmp_path / ".locks", 2)
+    with slots.acquire():
+        with slots.acquire():
+            pass
+        assert trims == []   # another generation of this process is still running
+        with pytest.raises(Overloaded), slots.acquire(), slots.acquire():
+            pass
+        assert trims == []   # a slot never taken is never released
+    assert len(trims) == 1
+    with pytest.raises(RuntimeError), slots.acquire():
+        raise RuntimeError("a generation that failed")
+    assert len(trims) == 2
