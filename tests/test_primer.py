@@ -191,3 +191,30 @@ def test_a_primed_request_gives_the_same_samples_every_time(melodist: ModelMelod
 def test_a_primer_is_plain_data() -> None:
     primer = read_primer(midi_bytes(TUNE))
     assert isinstance(primer, Primer) and hash(primer) == hash(read_primer(midi_bytes(TUNE)))
+
+
+def test_mangled_files_are_refused_cleanly_never_crash() -> None:
+    """Bytes flipped, cut and repeated anywhere in a real file: a primer or a ParameterError, nothing else."""
+    good = bytearray(midi_bytes(TUNE, [(0, 4, 55)], drums=[(0, 1, 36)], key="G"))
+    rng = np.random.default_rng(5)
+    outcomes = {"read": 0, "refused": 0}
+    for _ in range(400):
+        data = bytearray(good)
+        for _ in range(int(rng.integers(1, 6))):
+            at = int(rng.integers(len(data)))
+            kind = rng.integers(3)
+            if kind == 0:
+                data[at] = int(rng.integers(256))
+            elif kind == 1:
+                del data[at:at + int(rng.integers(1, 9))]
+            else:
+                data[at:at] = data[at:at + int(rng.integers(1, 64))] * int(rng.integers(1, 40))
+        try:
+            primer = read_primer(bytes(data[: MAX_PRIMER_BYTES + 10]))
+        except ParameterError as refused:
+            assert refused.field == "primer.midi"
+            outcomes["refused"] += 1
+            continue
+        assert primer.notes and all(0 <= n.pitch <= 127 and n.length > 0 for n in primer.notes)
+        outcomes["read"] += 1
+    assert outcomes["read"] and outcomes["refused"], outcomes
