@@ -1,0 +1,147 @@
+"""Where a cold start of the server goes: interpreter, app build (imports, library, model, warm-up), fork, /health.
+
+Run from the project root (or give another project folder)::
+
+    python bench/profile_startup.py                 # 3 starts after one to warm the OS cache
+    python bench/profile_startup.py --runs 5 --imports ../other-checkout
+
+Each start is the server of ``bench_startup.py`` (``python -m gunicorn -c gunicorn.conf.py
+ai_music_system:app``, fresh process, free port, temporary OUTPUT_DIR), with a config that runs
+the project's ``gunicorn.conf.py`` and stamps gunicorn's hooks, and its log read for the app's
+own ``start-up:`` line (:mod:`aimusic.runtime`). Printed: the median of each step, in ms since
+launch and as a duration, with the CPU time of the app build's steps. ``--imports`` also
+lists the packages whose import takes longest (``python -X importtime``, one process).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_startup import _free_port  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+_CONFIG = r'''
+import os, sys, time
+def _stamp(name):
+    sys.stderr.write(f"STAMP {{name}} {{time.time():.6f}} {{os.getpid()}}\n")
+    sys.stderr.flush()
+_stamp("config")
+_ns = {{"__file__": {conf!r}, "__name__": "gunicorn_conf"}}
+exec(compile(open({conf!r}).read(), {conf!r}, "exec"), _ns)
+globals().update({{k: v for k, v in _ns.items() if not k.startswith("__")}})
+_project_post_worker_init = _ns.get("post_worker_init")
+def on_starting(server):
+    _stamp("app loaded")
+def when_ready(server):
+    _stamp("listening")
+def pre_fork(server, worker):
+    _stamp("fork")
+def post_fork(server, worker):
+    _stamp("worker forked")
+def post_worker_init(worker):
+    if _project_post_worker_init is not None:
+        _project_post_worker_init(worker)
+    _stamp("worker ready")
+'''
+
+_STEP = re.compile(r"([a-z][a-z -]*?) (\d+) ms \(cpu (\d+)\)")
+
+
+def start_once(root: Path) -> dict:
+    """One start: seconds since launch of each stamp, and the app's own step durations."""
+    port = _free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        conf = Path(tmp) / "stamped.conf.py"
+        conf.write_text(_CONFIG.format(conf=str(root / "gunicorn.conf.py")))
+        log_path = Path(tmp) / "server.log"
+        env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "OUTPUT_DIR": str(Path(tmp) / "out"),
+               "LOG_LEVEL": "INFO"}
+        with open(log_path, "w") as log:
+            t0 = time.time()
+            proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(conf), "ai_music_system:app"],
+                                    cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=log)
+            try:
+                while True:
+                    try:
+                        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as resp:
+                            if resp.status == 200:
+                                break
+                    except OSError:
+                        pass
+                    if proc.poll() is not None:
+                        raise RuntimeError(f"the server in {root} exited with {proc.returncode}:\n"
+                                           f"{log_path.read_text()[-3000:]}")
+                    time.sleep(0.005)
+                health = time.time() - t0
+                time.sleep(0.5)
+            finally:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(timeout=30)
+        text = log_path.read_text()
+    stamps: dict[str, float] = {}
+    for name, at, _pid in re.findall(r"^STAMP (.+?) ([\d.]+) (\d+)$", text, flags=re.M):
+        stamps.setdefault(name, float(at) - t0)      # the first worker's, for the worker stamps
+    stamps["first /health 200"] = health
+    line = next((ln for ln in text.splitlines() if "start-up: " in ln), "")
+    steps = {name.strip(): (float(wall), float(cpu)) for name, wall, cpu in _STEP.findall(line.split("start-up: ")[-1])}
+    warm = re.search(r"warm-up: .*? in (\d+) ms", text)
+    return {"stamps": stamps, "steps": steps, "styles_ms": float(warm.group(1)) if warm else None}
+
+
+def import_report(root: Path, top: int = 15) -> str:
+    """The slowest top-level imports of the app's modules (cumulative, one process)."""
+    code = "import aimusic.runtime, aimusic.web"
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", code], cwd=root, capture_output=True, text=True)
+    rows = []
+    for ln in proc.stderr.splitlines():
+        m = re.match(r"import time:\s+(\d+) \|\s+(\d+) \| (\s*)(\S+)", ln)
+        if m and len(m.group(3)) <= 2:   # imported by the app's modules themselves (or by Python's start)
+            rows.append((int(m.group(2)) / 1e3, m.group(4)))
+    rows.sort(reverse=True)
+    return "\n".join(f"| {name} | {ms:.0f} |" for ms, name in rows[:top])
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Start the server ``--runs`` times and print the medians of every step."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("root", nargs="?", type=Path, default=ROOT)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--imports", action="store_true", help="also list the slowest imports")
+    args = parser.parse_args(argv)
+    root = args.root.resolve()
+    start_once(root)                                          # warm the OS cache
+    runs = [start_once(root) for _ in range(args.runs)]
+    print(f"load average {os.getloadavg()[0]:.1f}; median of {args.runs} starts of {root}")
+    print("\n| since launch | s | step | ms |\n|---|---:|---|---:|")
+    order = sorted(runs[0]["stamps"], key=lambda k: runs[0]["stamps"][k])
+    prev = 0.0
+    for name in order:
+        at = statistics.median(r["stamps"][name] for r in runs if name in r["stamps"])
+        print(f"| {name} | {at:.2f} | since the previous | {(at - prev) * 1e3:.0f} |")
+        prev = at
+    print("\n| app build step (aimusic.runtime) | wall ms | CPU ms |\n|---|---:|---:|")
+    for name in runs[0]["steps"]:
+        wall = statistics.median(r["steps"][name][0] for r in runs if name in r["steps"])
+        cpu = statistics.median(r["steps"][name][1] for r in runs if name in r["steps"])
+        print(f"| {name} | {wall:.0f} | {cpu:.0f} |")
+    styles = [r["styles_ms"] for r in runs if r["styles_ms"] is not None]
+    if styles:
+        print(f"| (of the warm-up: every style rendered) | {statistics.median(styles):.0f} | |")
+    if args.imports:
+        print("\n| import (cumulative, one process) | ms |\n|---|---:|")
+        print(import_report(root))
+
+
+if __name__ == "__main__":
+    main()
