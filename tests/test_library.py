@@ -1,6 +1,8 @@
 """The library on a real database, the same tests on SQLite and on PostgreSQL."""
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from datetime import timedelta
 
@@ -11,6 +13,8 @@ from sqlalchemy import select
 
 from aimusic import library
 from aimusic.library.models import ApiKey, Base
+
+from .conftest import PROJECT_ROOT
 
 
 def make_info(track_id: str, *, owner: int | None = None, style: str = "jazz", minutes_ago: int = 0,
@@ -39,6 +43,66 @@ def test_migrations_create_exactly_the_models(db):
     head = db.head_revision()
     assert db.current_revision() == head and head.startswith("0002")
     assert db.upgrade() == (head, head), "a second upgrade changes nothing"
+
+
+def test_the_head_read_from_the_migration_files_is_alembics():
+    from alembic.script import ScriptDirectory
+
+    from aimusic.library.database import alembic_config, head_revision
+
+    assert head_revision() == ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def test_the_head_of_migration_files_follows_their_down_revisions(tmp_path):
+    from aimusic.library.database import head_revision
+
+    for name, revision, down in (("a.py", "r1", None), ("b.py", "r3", "'r2'"), ("c.py", "r2", "('r1',)")):
+        (tmp_path / name).write_text(f'"""Doc."""\nrevision = {revision!r}\ndown_revision = {down}\n')
+    assert head_revision(tmp_path) == "r3"
+    (tmp_path / "d.py").write_text("revision: str = 'r4'\ndown_revision = 'r2'\n")    # a branch: two heads
+    head_revision.cache_clear()     # read once per process: the shipped files do not change under it
+    with pytest.raises(library.DatabaseError, match="2 heads"):
+        head_revision(tmp_path)
+
+
+def _alembic_current(db: library.Database) -> str | None:
+    with db.engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def _alembic_downgrade(db: library.Database, revision: str) -> None:
+    from alembic import command
+
+    from aimusic.library.database import alembic_config
+
+    with db.engine.execution_options(aimusic_write=True).begin() as conn:
+        command.downgrade(alembic_config(conn), revision)
+
+
+def test_a_fresh_or_older_database_is_migrated_to_the_head(database_url):
+    db = library.Database(database_url)
+    try:
+        head = db.head_revision()
+        assert db.current_revision() is None and _alembic_current(db) is None
+        assert db.upgrade() == (None, head)
+        assert db.current_revision() == _alembic_current(db) == head
+        _alembic_downgrade(db, "0001_library")
+        assert db.current_revision() == _alembic_current(db) == "0001_library"
+        assert db.upgrade() == ("0001_library", head)
+        assert db.current_revision() == _alembic_current(db) == head
+        library.jobs.create_job(db, "a" * 32, owner=None, requests=[{"style": "jazz"}])   # 0002's job_items
+        assert library.jobs.get_job(db, "a" * 32).requests == [{"style": "jazz"}]
+    finally:
+        db.dispose()
+
+
+def test_a_start_at_the_head_does_not_import_alembic(tmp_path):
+    url = f"sqlite:///{tmp_path / 'library.sqlite3'}"
+    library.open_library(url).dispose()     # migrated here, once
+    code = ("import sys; from aimusic import library; db = library.open_library(sys.argv[1]); "
+            "assert db.current_revision() == db.head_revision(); print(sorted(m for m in sys.modules if 'alembic' in m))")
+    out = subprocess.run([sys.executable, "-c", code, url], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
 
 
 def test_a_track_is_kept_with_everything_it_was_made_with(db):

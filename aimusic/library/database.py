@@ -1,5 +1,10 @@
 """The library's database: one engine per process, short transactions, migrations on start.
 
+A start that finds the database at the newest revision does not import Alembic: the revision
+is read from ``alembic_version`` with one query, and the newest revision of the shipped
+migrations from their files (:func:`head_revision`). Only a database behind (or empty) runs
+Alembic's upgrade.
+
 SQLite (the embedded default) runs in WAL mode with a busy timeout, and every write
 transaction starts with ``BEGIN IMMEDIATE``: it takes the write lock before it reads, so two
 gunicorn workers never read a snapshot one of them then cannot write after. PostgreSQL needs
@@ -8,23 +13,25 @@ advice for multiprocessing), so gunicorn workers never share a connection.
 """
 from __future__ import annotations
 
+import ast
 import logging
 import os
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 log = logging.getLogger("aimusic.library")
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+VERSION_TABLE = "alembic_version"   # Alembic's default, which migrations/env.py keeps
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
@@ -71,10 +78,46 @@ def make_engine(url: str) -> Engine:
 
 def alembic_config(connection=None) -> Config:  # noqa: ANN001 - an SQLAlchemy Connection
     """The Alembic configuration of the library's migrations (no ini file needed)."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["connection"] = connection
     return config
+
+
+def _assigned(tree: ast.Module, name: str) -> object:
+    """The literal assigned to ``name`` at the top of a module (``None`` when it is not)."""
+    for node in tree.body:
+        targets = node.targets if isinstance(node, ast.Assign) else \
+            [node.target] if isinstance(node, ast.AnnAssign) and node.value is not None else []
+        if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+            return ast.literal_eval(node.value)
+    return None
+
+
+@lru_cache(maxsize=4)
+def head_revision(versions_dir: Path = MIGRATIONS_DIR / "versions") -> str:
+    """The newest revision of the migrations in ``versions_dir``, read from their files.
+
+    Each migration names its ``revision`` and the ``down_revision`` it follows; the head is
+    the one revision no other follows, as Alembic finds it (a test holds the two equal).
+    More than one head, or none, is an error of the shipped migrations.
+    """
+    revisions: set[str] = set()
+    followed: set[str] = set()
+    for path in sorted(versions_dir.glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        revision = _assigned(tree, "revision")
+        if not isinstance(revision, str):
+            continue
+        revisions.add(revision)
+        down = _assigned(tree, "down_revision")
+        followed.update([down] if isinstance(down, str) else down or ())
+    heads = sorted(revisions - followed)
+    if len(heads) != 1:
+        raise DatabaseError(f"the migrations in {versions_dir} have {len(heads)} heads: {heads}")
+    return heads[0]
 
 
 class Database:
@@ -107,16 +150,29 @@ class Database:
 
     def head_revision(self) -> str:
         """The newest revision the migrations know."""
-        return ScriptDirectory.from_config(alembic_config()).get_current_head() or ""
+        return head_revision()
 
     def current_revision(self) -> str | None:
-        """The revision the database is at (None before the first migration)."""
+        """The revision the database is at (None before the first migration), by one plain query."""
         with self.engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
+            if not inspect(conn).has_table(VERSION_TABLE):
+                return None
+            rows = conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars().all()
+        if len(rows) > 1:
+            raise DatabaseError(f"the database is at several revisions: {', '.join(sorted(rows))}")
+        return rows[0] if rows else None
 
     def upgrade(self) -> tuple[str | None, str]:
-        """Run every migration not yet applied; the revisions before and after."""
+        """Run every migration not yet applied; the revisions before and after.
+
+        At the head already (every start but the first after a release), nothing else runs,
+        and Alembic is not imported.
+        """
         before = self.current_revision()
+        if before == self.head_revision():
+            return before, before
+        from alembic import command
+
         with self.engine.execution_options(aimusic_write=True).begin() as conn:
             command.upgrade(alembic_config(conn), "head")
         after = self.current_revision() or ""
