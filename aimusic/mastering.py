@@ -13,8 +13,8 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from pyloudnorm import IIRfilter
-from scipy import ndimage, signal
+
+from . import dsp
 
 TARGET_LUFS = -14.0
 CEILING_DBTP = -1.0
@@ -120,7 +120,7 @@ def limiter_blocks(peaks: np.ndarray, *, sr: int, ceiling_db: float, block: int 
     if not np.any(need > 0.0):
         return np.ones_like(need)
     half = max(int(round(window_s * sr / block)), 1)
-    held = ndimage.maximum_filter1d(need, size=2 * (half + 1) + 1)
+    held = dsp.maximum_filter1d(need, size=2 * (half + 1) + 1)
     del need
     ramp = np.arange(held.size, dtype=np.float64)
     ramp *= release_db_per_s * block / sr
@@ -128,7 +128,7 @@ def limiter_blocks(peaks: np.ndarray, *, sr: int, ceiling_db: float, block: int 
     np.maximum.accumulate(held, out=held)
     held -= ramp                                                               # constant dB/s release
     del ramp
-    smooth = ndimage.uniform_filter1d(held, size=2 * half + 1)
+    smooth = dsp.uniform_filter1d(held, size=2 * half + 1)
     del held
     np.divide(smooth, -20.0, out=smooth)
     return np.power(10.0, smooth, out=smooth)
@@ -156,12 +156,41 @@ def limit(y: np.ndarray, *, sr: int, ceiling_db: float, release_db_per_s: float 
     return y * (gain[:, None] if y.ndim == 2 else gain)
 
 
+def _biquad(kind: str, gain_db: float, q: float, fc: float, sr: int) -> tuple[np.ndarray, np.ndarray]:
+    """(b, a) of pyloudnorm's ``IIRfilter(gain_db, q, fc, sr, kind)`` (RBJ cookbook), normalised by a0.
+
+    The same formulas in the same order as pyloudnorm's ``generate_coefficients``, so the same
+    coefficients to the bit (``tests/test_dsp.py`` compares), without importing pyloudnorm
+    (which imports ``scipy.signal``).
+    """
+    A = 10 ** (gain_db / 40.0)
+    w0 = 2.0 * np.pi * (fc / sr)
+    alpha = np.sin(w0) / (2.0 * q)
+    if kind == "high_shelf":
+        b0 = A * ((A + 1) + (A - 1) * np.cos(w0) + 2 * np.sqrt(A) * alpha)
+        b1 = -2 * A * ((A - 1) + (A + 1) * np.cos(w0))
+        b2 = A * ((A + 1) + (A - 1) * np.cos(w0) - 2 * np.sqrt(A) * alpha)
+        a0 = (A + 1) - (A - 1) * np.cos(w0) + 2 * np.sqrt(A) * alpha
+        a1 = 2 * ((A - 1) - (A + 1) * np.cos(w0))
+        a2 = (A + 1) - (A - 1) * np.cos(w0) - 2 * np.sqrt(A) * alpha
+    elif kind == "high_pass":
+        b0 = (1 + np.cos(w0)) / 2
+        b1 = -(1 + np.cos(w0))
+        b2 = (1 + np.cos(w0)) / 2
+        a0 = 1 + alpha
+        a1 = -2 * np.cos(w0)
+        a2 = 1 - alpha
+    else:
+        raise ValueError(f"no {kind} filter here")
+    return np.array([b0, b1, b2]) / a0, np.array([a0, a1, a2]) / a0
+
+
 def k_weighting(sr: int) -> np.ndarray:
-    """BS.1770 K-weighting as second-order sections, designed by pyloudnorm's own filters."""
-    stages = (IIRfilter(4.0, 1 / np.sqrt(2), 1500.0, sr, "high_shelf"),   # head: +4 dB shelf
-              IIRfilter(0.0, 0.5, 38.0, sr, "high_pass"))                 # RLB high-pass
-    sos = [np.concatenate([np.asarray(f.b) * f.passband_gain / f.a[0], np.asarray(f.a) / f.a[0]])
-           for f in stages]
+    """BS.1770 K-weighting as second-order sections, designed as pyloudnorm's own filters are."""
+    stages = (_biquad("high_shelf", 4.0, 1 / np.sqrt(2), 1500.0, sr),    # head: +4 dB shelf
+              _biquad("high_pass", 0.0, 0.5, 38.0, sr))                  # RLB high-pass
+    passband_gain = 1.0
+    sos = [np.concatenate([np.asarray(b) * passband_gain / a[0], np.asarray(a) / a[0]]) for b, a in stages]
     return np.vstack(sos)
 
 
@@ -180,7 +209,7 @@ def hop_power(y: np.ndarray, *, sr: int, chunk: int = 1 << 16) -> np.ndarray:
     out = np.zeros((n_hops, y2.shape[1]))
     for c0 in range(0, n_hops * hop, chunk):
         seg = y2[c0:min(c0 + chunk, n_hops * hop)].astype(np.float64)
-        filtered, state = signal.sosfilt(sos, seg, axis=0, zi=state)
+        filtered, state = dsp.sosfilt(sos, seg, axis=0, zi=state)
         out[c0 // hop:c0 // hop + seg.shape[0] // hop] = np.mean(
             np.square(filtered).reshape(-1, hop, y2.shape[1]), axis=1)
     return out

@@ -13,7 +13,7 @@ from types import MappingProxyType
 from typing import Mapping
 
 import numpy as np
-from scipy import signal
+from .. import dsp
 
 from ..errors import ParameterError
 from ..score import (CLAP, CLOSED_HAT, CRASH, HIGH_TOM, KICK, LOW_TOM, MID_TOM, OPEN_HAT, PEDAL_HAT,
@@ -129,8 +129,8 @@ def velocity_layer(velocity: float) -> int:
 def _sos(kind: str, lo: float, hi: float, sr: int) -> np.ndarray:
     hi = min(hi, 0.45 * sr)
     if kind in ("highpass", "lowpass"):
-        return signal.butter(2, lo, btype=kind, fs=sr, output="sos")
-    return signal.butter(2, [lo, hi], btype="bandpass", fs=sr, output="sos")
+        return dsp.butter(2, lo, btype=kind, fs=sr, output="sos")
+    return dsp.butter(2, [lo, hi], btype="bandpass", fs=sr, output="sos")
 
 
 def kit_tuning(kit: Mapping[int, HitSpec], tonic: int | None) -> int:
@@ -179,16 +179,16 @@ def render_hit(spec: HitSpec, layer: int, *, sr: int, rng: np.random.Generator, 
             burst[:rise] *= raised_cosine(rise)[: burst.size]   # a burst blooms, it does not step in
             env[start:] = np.maximum(env[start:], burst)
         hi = spec.noise_band[1] * bright
-        noise = signal.sosfilt(_sos("bandpass", spec.noise_band[0], max(hi, spec.noise_band[0] * 1.5), sr),
+        noise = dsp.sosfilt(_sos("bandpass", spec.noise_band[0], max(hi, spec.noise_band[0] * 1.5), sr),
                                rng.standard_normal(n))
         y += spec.noise * env * noise / max(float(np.std(noise[: max(int(0.02 * sr), 1)])), 1e-9) * 0.5
     if spec.click:
         # the stick or beater: a band-limited 2 ms burst (full-band noise here is a digital click)
         m = int(0.002 * sr)
-        burst = signal.sosfilt(_sos("lowpass", spec.click_hz * bright, 0.0, sr), rng.standard_normal(3 * m))[-m:]
+        burst = dsp.sosfilt(_sos("lowpass", spec.click_hz * bright, 0.0, sr), rng.standard_normal(3 * m))[-m:]
         y[:m] += spec.click * bright * burst / max(float(np.std(burst)), 1e-9) * np.hanning(m)
     if spec.highpass:
-        y = signal.sosfilt(_sos("highpass", spec.highpass, 0.0, sr), y)
+        y = dsp.sosfilt(_sos("highpass", spec.highpass, 0.0, sr), y)
     if spec.drive:
         y = np.tanh((1.0 + 4.0 * spec.drive) * y / max(float(np.max(np.abs(y))), 1e-9))
     k = int(0.001 * sr)       # 1 ms onset: keeps the attack sharp without a step

@@ -25,7 +25,7 @@ from types import MappingProxyType
 from typing import Mapping
 
 import numpy as np
-from scipy import signal
+from .. import dsp
 
 COMB_FLOOR = 0.12       # a pick and a pickup have width: no partial is cancelled completely
 
@@ -104,7 +104,7 @@ def _resonant(kind: str, f: float, q: float, sr: int) -> np.ndarray:
 
 @lru_cache(maxsize=16)
 def cabinet_sos(name: str, *, sr: int) -> np.ndarray:
-    """The cabinet ``name`` as second-order sections, for :func:`scipy.signal.sosfilt`.
+    """The cabinet ``name`` as second-order sections, for :func:`aimusic.dsp.sosfilt`.
 
     A resonant high-pass at the speaker's low resonance, the peaking filters, then a
     Butterworth low-pass pair and a resonant one at the cone's break-up edge: 6th-order
@@ -114,7 +114,7 @@ def cabinet_sos(name: str, *, sr: int) -> np.ndarray:
     cab = CABINETS[name]
     rows = [_resonant("high", cab.low_hz, cab.low_q, sr)]
     rows += [_peaking(f, db, q, sr) for f, db, q in cab.peaks]
-    rows += list(signal.butter(4, cab.top_hz, btype="lowpass", fs=sr, output="sos"))
+    rows += list(dsp.butter(4, cab.top_hz, btype="lowpass", fs=sr, output="sos"))
     rows.append(_resonant("low", cab.top_hz * 1.05, cab.top_q, sr))
     return np.vstack(rows).astype(np.float32)
 
@@ -123,7 +123,7 @@ def cabinet_sos(name: str, *, sr: int) -> np.ndarray:
 def amp_input_sos(name: str, *, sr: int) -> np.ndarray:
     """The amplifier's input filters (tightening high-pass and mid hump) as SOS."""
     v = AMPS[name]
-    rows = [signal.butter(1, v.tighten_hz, btype="highpass", fs=sr, output="sos")[0],
+    rows = [dsp.butter(1, v.tighten_hz, btype="highpass", fs=sr, output="sos")[0],
             _peaking(*v.hump, sr)]
     return np.vstack(rows).astype(np.float32)
 
@@ -247,11 +247,11 @@ class Amp:
         x = seg
         if self.voicing is not None:
             v = self.voicing
-            x, self.zi_in = signal.sosfilt(self.input, x * self.pre, zi=self.zi_in)
+            x, self.zi_in = dsp.sosfilt(self.input, x * self.pre, zi=self.zi_in)
             x, self.last = adaa_clip(x, self.last, bias=v.bias)
             x = x * self.post
         if self.cab is not None:
-            x, self.zi_cab = signal.sosfilt(self.cab, x, zi=self.zi_cab)
+            x, self.zi_cab = dsp.sosfilt(self.cab, x, zi=self.zi_cab)
         seg[:] = x
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from scipy import signal
+from .. import dsp
 
 from .additive import BLOCK, adsr, audible_partials, raised_cosine, sum_partials, time_warp
 from .guitar import string_comb
@@ -25,14 +25,14 @@ NOISE_TABLE_SEED = 2024  # the tables are wavetables: fixed content, read from p
 @lru_cache(maxsize=64)
 def _bandpass(lo: float, hi: float, sr: int) -> np.ndarray:
     hi = min(hi, 0.45 * sr)
-    return signal.butter(2, [lo, hi], btype="bandpass", fs=sr, output="sos")
+    return dsp.butter(2, [lo, hi], btype="bandpass", fs=sr, output="sos")
 
 
 @lru_cache(maxsize=32)
 def _noise_table(lo: float, hi: float, sr: int) -> np.ndarray:
     """Unit-RMS band-passed noise, built once per band (a fixed seed: it is a wavetable)."""
     white = np.random.default_rng(NOISE_TABLE_SEED).standard_normal(int(NOISE_TABLE_S * sr))
-    band = signal.sosfilt(_bandpass(lo, hi, sr), white)
+    band = dsp.sosfilt(_bandpass(lo, hi, sr), white)
     band = (band / np.std(band)).astype(np.float32)
     band.setflags(write=False)
     return band
