@@ -3,13 +3,18 @@
 schemathesis generates requests from the document (valid and invalid ones) and checks each
 response: no 5xx, a documented status, content type, headers and body schema, invalid data
 refused, valid data accepted. The server runs with MAX_DURATION=2 so that a case renders at most
-two seconds of audio; the number of cases per operation is bounded.
+two seconds of audio; the number of cases per operation is bounded: 20 each, or ``FUZZ_CASES`` in
+all (``FUZZ_CASES=1000 python3 -m pytest -q tests/test_fuzz.py``), spread over the operations, an
+operation with fewer distinct cases than its share passing the rest on to the next ones.
 
 Two rules are not a schema: a cursor must be one the service gave out, and a primer must be a
 MIDI file with a melody. A schema-valid request refused for those alone is the documented
 answer, not a failure; every other refusal of valid data is.
 """
 from __future__ import annotations
+
+import math
+import os
 
 import pytest
 import schemathesis
@@ -20,6 +25,7 @@ from schemathesis.openapi.checks import RejectedPositiveData
 from .own_server import own_server
 
 CASES_PER_OPERATION = 20
+TOTAL_CASES = int(os.environ.get("FUZZ_CASES", "0"))   # 0: CASES_PER_OPERATION each
 # Valid only as the server's own state issued it (a cursor), or by content no schema states
 # (a primer's base64 must decode to a Standard MIDI File with a melody).
 ACROSS_FIELDS = {"cursor", "midi"}
@@ -52,11 +58,15 @@ def valid_data_accepted(ctx, response, case) -> bool | None:
 def test_every_operation_answers_as_documented(api_schema):
     failures: dict[str, str] = {}
     ran = 0
-    for result in api_schema.get_all_operations():
-        operation = result.ok()
+    per_operation: dict[str, int] = {}
+    operations = [result.ok() for result in api_schema.get_all_operations()]
+    for index, operation in enumerate(operations):
+        share = CASES_PER_OPERATION
+        if TOTAL_CASES:
+            share = max(1, math.ceil((TOTAL_CASES - ran) / (len(operations) - index)))
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=CASES_PER_OPERATION, deadline=None, suppress_health_check=list(HealthCheck),
+        @settings(max_examples=share, deadline=None, suppress_health_check=list(HealthCheck),
                   database=None, derandomize=True, phases=[Phase.explicit, Phase.generate])
         def check(case) -> None:
             nonlocal ran
@@ -68,5 +78,8 @@ def test_every_operation_answers_as_documented(api_schema):
             check()
         except (Exception, BaseExceptionGroup) as exc:   # every operation is fuzzed; failures reported together
             failures[operation.label] = str(exc)[:3000]
+        per_operation[operation.label] = ran - sum(per_operation.values())
+    print(f"{ran} cases over {len(operations)} operations:",
+          ", ".join(f"{label} {n}" for label, n in per_operation.items()))
     assert not failures, "\n\n".join(f"{label}:\n{text}" for label, text in failures.items())
-    assert ran >= 200
+    assert ran >= (TOTAL_CASES or 200)
