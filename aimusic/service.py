@@ -285,13 +285,16 @@ class TrackService:
 
     def make_track(self, params: Any, *, owner: int | None, request: dict[str, Any], track_id: str | None = None,
                    progress: Callable[[float], None] | None = None, wait_s: float = 0.0,
-                   variation: Variation | None = None, original: str | None = None) -> library.TrackInfo:
+                   variation: Variation | None = None, original: str | None = None,
+                   recorder: Callable[[library.TrackInfo], None] | None = None) -> library.TrackInfo:
         """Compose, render, store and record one track for ``owner``; raise :class:`Unavailable` if it cannot now.
 
         ``request`` is the request as the client gave it, kept with the track. A background job
-        passes its own ``track_id`` (so a retry records the track once), a ``progress`` callback
-        and ``wait_s``, how long to wait for a generation slot. A variation of track ``original``
-        passes that track's request as ``params`` and how it varies it as ``variation``.
+        passes its own ``track_id`` (so a retry records the track once), a ``progress`` callback,
+        ``wait_s``, how long to wait for a generation slot, and a ``recorder`` that records the
+        track with its request's outcome in one transaction (instead of ``library.record_track``).
+        A variation of track ``original`` passes that track's request as ``params`` and how it
+        varies it as ``variation``.
         """
         out = self.output_status()
         if not out.writable:
@@ -316,7 +319,7 @@ class TrackService:
                 elapsed_ms = (time.perf_counter() - t0) * 1e3
                 record = self._record(track, params, owner=owner, request=request, track_id=track_id,
                                       stored=stored, elapsed_ms=elapsed_ms, extra=tuple(extra),
-                                      lineage=variation_summary(variation, original))
+                                      lineage=variation_summary(variation, original), recorder=recorder)
         except Overloaded as exc:
             raise Unavailable(f"server busy: {exc}", retry_after=5) from None
         except StoreError as exc:
@@ -334,7 +337,8 @@ class TrackService:
 
     def _record(self, track: GeneratedTrack, params: Any, *, owner: int | None, request: dict[str, Any],
                 track_id: str, stored: Any, elapsed_ms: float, extra: tuple[library.FileInfo, ...] = (),
-                lineage: dict[str, Any] | None = None) -> library.TrackInfo:
+                lineage: dict[str, Any] | None = None,
+                recorder: Callable[[library.TrackInfo], None] | None = None) -> library.TrackInfo:
         summary = plan_summary(track)
         if lineage:
             summary["variation"] = lineage
@@ -350,7 +354,10 @@ class TrackService:
             files=(library.FileInfo("wav", stored.name, MEDIA_TYPES["wav"], stored.size), *extra),
         )
         try:
-            return library.record_track(self.db, record)
+            if recorder is None:
+                return library.record_track(self.db, record)
+            recorder(record)
+            return record
         except Exception as exc:
             try:
                 existing = library.get_track(self.db, track_id)

@@ -5,6 +5,7 @@ import json
 import time
 
 import pytest
+from sqlalchemy import event
 
 from aimusic import library
 from aimusic.jobs.runner import job_track_id, run_item
@@ -115,6 +116,36 @@ def test_a_job_over_its_time_limit_fails_with_a_reason(make_app, database_url):
     app.extensions["aimusic_jobs"].stop()
     assert final["status"] == "failed" and "time limit" in final["reason"]
     assert final["errors"] and final["errors"][0]["error"]["code"] == "time_limit"
+
+
+def test_a_request_costs_two_write_transactions_and_records_its_track_as_it_finishes(make_app, database_url):
+    app = make_app(database_url=database_url, job_threads=0, keep_tracks=0)
+    service = app.extensions["aimusic"]
+    db = service.db
+    job = library.jobs.create_job(db, "cd" * 12, owner=None,
+                                  requests=[{"given": {"style": "jazz", "duration": 1}, "seed": 4}])
+    writes: list[list[str]] = []
+
+    def begin(conn) -> None:
+        if conn.get_execution_options().get("aimusic_write"):
+            writes.append([])
+
+    def statement(conn, cursor, sql, *_) -> None:
+        if conn.get_execution_options().get("aimusic_write") and writes:
+            writes[-1].append(" ".join(sql.split()[:3]).lower())
+
+    event.listen(db.engine, "begin", begin)
+    event.listen(db.engine, "before_cursor_execute", statement)
+    try:
+        assert run_item(service, job.id, 0, worker="w") == "done"
+    finally:
+        event.remove(db.engine, "begin", begin)
+        event.remove(db.engine, "before_cursor_execute", statement)
+    assert len(writes) == 2, f"the claim and the finish, nothing else: {writes}"
+    assert "insert into tracks" in writes[1] and "update job_items set" in writes[1], writes[1]
+    final = library.jobs.get_job(db, job.id)
+    assert final.status == "done" and final.progress == 1.0
+    assert final.track_ids == {"0": job_track_id(job.id, 0)} and library.count_tracks(db) == 1
 
 
 def test_a_request_taken_over_after_its_runner_died_is_recorded_once(make_app, database_url):

@@ -5,6 +5,10 @@ works only from the job's rows, so whoever runs it, and however often it is star
 is the same. Each request of a job has a track id fixed by the job id and its index, and a seed
 fixed at submission: a request taken over after its runner died makes a byte-identical track
 and records it once (a track already recorded is not made again).
+
+Besides its job's creation, a request costs two transactions on its way to a finished track:
+the claim (its first heartbeat) and the finish, which records the track with the item's
+outcome; in between, the render beats only as often as the staleness limit needs.
 """
 from __future__ import annotations
 
@@ -56,14 +60,14 @@ class _Progress:
         self.deadline = time.monotonic() + settings.job_time_limit_s - max(0.0, elapsed)
         self.time_limit = settings.job_time_limit_s
         self.interval = max(0.25, min(2.0, settings.job_stale_s / 4))
-        self.last_beat = time.monotonic()  # the claim itself was the first heartbeat
+        self.last_beat = time.monotonic()  # the claim was the first heartbeat; the finish is the last
 
     def __call__(self, fraction: float) -> None:
         """Called as the track renders: keep the claim alive, store progress, stop if told to."""
         if time.monotonic() > self.deadline:
             raise JobStopped("failed", f"time limit of {self.time_limit:g} s exceeded")
         now = time.monotonic()
-        if now - self.last_beat < self.interval and fraction < 1.0:
+        if now - self.last_beat < self.interval:  # the end of a render too: the finish stores 1.0 with the track
             return
         self.last_beat = now
         state = library.jobs.heartbeat(self.db, self.claim.job_id, self.claim.index, worker=self.worker,
@@ -96,14 +100,23 @@ def run_item(service: TrackService, job_id: str, index: int, *, worker: str | No
         log.warning("job %s request %d taken over (attempt %d) by %s", job_id, index, claim.attempts, worker)
     track_id = job_track_id(job_id, index)
     progress = _Progress(db, claim, worker, settings)
+    finished = False
+
+    def finish_with(track: library.TrackInfo) -> None:
+        """Record the track and finish the item in one transaction."""
+        nonlocal finished
+        library.jobs.finish_item(db, job_id, index, worker=worker, status="done", track=track)
+        finished = True
+
     status, error = "done", None
     try:
         progress(0.0)
-        if library.get_track(db, track_id) is None:
+        # Only an earlier attempt can have recorded this track (its runner died before finishing).
+        if claim.attempts == 1 or library.get_track(db, track_id) is None:
             try:
                 params = _validate(service, claim.request)
                 service.make_track(params, owner=claim.owner_id, request=claim.request["given"], track_id=track_id,
-                                   progress=progress, wait_s=SLOT_WAIT_S)
+                                   progress=progress, wait_s=SLOT_WAIT_S, recorder=finish_with)
             except ValidationError as exc:
                 status, error = "failed", {"code": "invalid_request", "message": str(exc.errors()[0]["msg"])}
             except Unavailable as exc:
@@ -119,6 +132,9 @@ def run_item(service: TrackService, job_id: str, index: int, *, worker: str | No
             library.jobs.finish_item(db, job_id, index, worker=worker, status="cancelled")
         log.warning("job %s request %d stopped: %s", job_id, index, stop.reason)
         return stop.status
+    if finished:
+        return "done"
+    # No track made here: it failed, or an earlier attempt had recorded it (then it is this item's).
     library.jobs.finish_item(db, job_id, index, worker=worker, status=status,
                              track_id=track_id if status == "done" else None, error=error)
     return status
