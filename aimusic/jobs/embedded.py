@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from typing import Any
 
 from .. import library
@@ -67,9 +68,13 @@ class EmbeddedQueue:
 
     def _loop(self) -> None:
         settings = self.service.settings
+        settle_at = 0.0
         while not self._stop.is_set():
             try:
-                library.jobs.settle_abandoned(self.service.db, stale_s=settings.job_stale_s)
+                # Cancelled jobs whose runner died: once a poll, not on every wake (a write transaction).
+                if time.monotonic() >= settle_at:
+                    library.jobs.settle_abandoned(self.service.db, stale_s=settings.job_stale_s)
+                    settle_at = time.monotonic() + POLL_S
                 items = library.jobs.runnable_items(self.service.db, stale_s=settings.job_stale_s)
             except Exception as exc:  # database down: try again later
                 log.error("job runner cannot read the queue: %s", exc)
