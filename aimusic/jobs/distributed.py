@@ -132,9 +132,13 @@ class WakingRedisBroker(RedisBroker):
 
 
 def make_broker(url: str) -> WakingRedisBroker:
-    """A Redis broker that fails fast when Redis is down (so the API can answer 503 at once)."""
-    return WakingRedisBroker(url=url, namespace="aimusic", socket_connect_timeout=REDIS_TIMEOUT_S,
-                             socket_timeout=REDIS_TIMEOUT_S, retry_on_timeout=False, heartbeat_timeout=30_000)
+    """A Redis broker that fails fast when Redis is down (so the API can answer 503 at once).
+
+    The timeouts go on the connection pool: given a URL, Dramatiq makes a pool of its own and
+    the client's connection arguments would not reach it.
+    """
+    pool = redis.ConnectionPool.from_url(url, socket_connect_timeout=REDIS_TIMEOUT_S, socket_timeout=REDIS_TIMEOUT_S)
+    return WakingRedisBroker(client=redis.Redis(connection_pool=pool), namespace="aimusic", heartbeat_timeout=30_000)
 
 
 class DramatiqQueue:
