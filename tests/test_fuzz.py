@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import math
 import os
+import subprocess
+import sys
 
 import pytest
 import schemathesis
@@ -22,24 +24,37 @@ from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import positive_data_acceptance
 from schemathesis.openapi.checks import RejectedPositiveData
 
+from .conftest import PROJECT_ROOT, server_env
 from .own_server import own_server
 
 CASES_PER_OPERATION = 20
+ENTRY = str(PROJECT_ROOT / "ai_music_system.py")
 TOTAL_CASES = int(os.environ.get("FUZZ_CASES", "0"))   # 0: CASES_PER_OPERATION each
 # Valid only as the server's own state issued it (a cursor), or by content no schema states
 # (a primer's base64 must decode to a Standard MIDI File with a melody).
 ACROSS_FIELDS = {"cursor", "midi"}
 
 
-@pytest.fixture(scope="module")
-def fuzzed(tmp_path_factory):
-    with own_server(tmp_path_factory.mktemp("fuzz"), MAX_DURATION="2", GUNICORN_THREADS="6") as (server, _):
-        yield server
+@pytest.fixture(scope="module", params=["open", "keys"])
+def fuzzed(request, tmp_path_factory):
+    """The server with keys off, then with keys on (every case then carries a valid key)."""
+    auth = "keys" if request.param == "keys" else "off"
+    with own_server(tmp_path_factory.mktemp("fuzz"), MAX_DURATION="2", GUNICORN_THREADS="6",
+                    AUTH=auth) as (server, _):
+        headers = {}
+        if auth == "keys":
+            done = subprocess.run([sys.executable, ENTRY, "keys", "create", "fuzz"], cwd=PROJECT_ROOT,
+                                  capture_output=True, text=True, timeout=120,
+                                  env=server_env(server.output_dir, server.port, AUTH="keys"))
+            assert done.returncode == 0, done.stderr
+            headers = {"Authorization": f"Bearer {done.stdout.strip().splitlines()[-1]}"}
+        yield server, headers
 
 
 @pytest.fixture(scope="module")
 def api_schema(fuzzed):
-    return schemathesis.openapi.from_url(f"{fuzzed.base_url}/openapi.json")
+    server, headers = fuzzed
+    return schemathesis.openapi.from_url(f"{server.base_url}/openapi.json", headers=headers)
 
 
 def valid_data_accepted(ctx, response, case) -> bool | None:
@@ -55,7 +70,8 @@ def valid_data_accepted(ctx, response, case) -> bool | None:
         raise
 
 
-def test_every_operation_answers_as_documented(api_schema):
+def test_every_operation_answers_as_documented(api_schema, fuzzed):
+    _, headers = fuzzed
     failures: dict[str, str] = {}
     ran = 0
     per_operation: dict[str, int] = {}
@@ -71,7 +87,7 @@ def test_every_operation_answers_as_documented(api_schema):
         def check(case) -> None:
             nonlocal ran
             ran += 1
-            case.call_and_validate(timeout=60, excluded_checks=[positive_data_acceptance],
+            case.call_and_validate(timeout=60, headers=headers, excluded_checks=[positive_data_acceptance],
                                    additional_checks=[valid_data_accepted])
 
         try:
