@@ -82,6 +82,11 @@ def sosfilt(sos: np.ndarray, x: np.ndarray, axis: int = -1, zi: np.ndarray | Non
     else:
         zi = np.zeros(x_zi_shape, dtype=dtype)
         return_zi = False
+    if x.ndim == 1:          # the usual case, without the axis shuffles below (the same arrays reach the kernel)
+        y = np.array(x, dtype, order="C").reshape(1, -1)
+        state = np.ascontiguousarray(zi.reshape(1, n_sections, 2))
+        _sosfilt(sos.astype(dtype, copy=False), y, state)
+        return (y.reshape(-1), state.reshape(n_sections, 2)) if return_zi else y.reshape(-1)
     axis = axis % x.ndim
     x = np.moveaxis(x, axis, -1)
     zi = np.moveaxis(zi, (0, axis + 1), (-2, -1))
