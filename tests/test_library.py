@@ -215,3 +215,30 @@ def test_rate_limit_is_exact_under_concurrent_checks(db):
     for thread in threads:
         thread.join()
     assert len(admitted) == 40 and sum(admitted) == 10
+
+
+def test_runners_finishing_a_jobs_last_items_at_once_end_it_exactly_once(db):
+    # Each job's two items finish in two threads released together, tracks recorded with them:
+    # whichever commits second sees the other's item done, so every job ends, and ends done.
+    jobs = [f"{n:024x}" for n in range(12)]
+    for job_id in jobs:
+        library.jobs.create_job(db, job_id, owner=None, requests=[{"given": {"style": "jazz"}, "seed": 1}] * 2)
+        for index in range(2):
+            assert library.jobs.claim_item(db, job_id, index, worker=f"w{index}", stale_s=30) is not None
+    gate = threading.Barrier(2)
+
+    def finish(index: int) -> None:
+        for n, job_id in enumerate(jobs):
+            gate.wait()
+            library.jobs.finish_item(db, job_id, index, worker=f"w{index}", status="done",
+                                     track=make_info(f"{n:06x}{index:06x}"))
+
+    threads = [threading.Thread(target=finish, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    for job_id in jobs:
+        job = library.jobs.get_job(db, job_id)
+        assert job.status == "done" and job.progress == 1.0 and len(job.track_ids) == 2, job
+    assert library.count_tracks(db) == 2 * len(jobs)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, case, exists, func, insert, or_, select, update
 
 from .database import Database
 from .models import Job, JobItem
@@ -165,9 +165,8 @@ _FINISH = (update(JobItem).where(_OURS)
                    error=bindparam("p_error", type_=JobItem.error.type), progress=1.0))
 _LOCK_JOB = (select(Job.status, Job.cancel_requested, Job.reason, Job.progress).where(Job.id == bindparam("p_job"))
              .with_for_update())
-_OPEN_ITEMS = (select(func.count()).select_from(JobItem)
-               .where(JobItem.job_id == bindparam("p_job"), JobItem.status.in_(("queued", "running"))))
-_END_JOB = (update(Job).where(Job.id == bindparam("p_job"))
+_OPEN_ITEM = exists().where(JobItem.job_id == bindparam("p_job"), JobItem.status.in_(("queued", "running")))
+_END_JOB = (update(Job).where(Job.id == bindparam("p_job"), ~_OPEN_ITEM)
             .values(status=bindparam("p_status", type_=Job.status.type),
                     progress=bindparam("p_progress", type_=Job.progress.type),
                     reason=bindparam("p_reason", type_=Job.reason.type),
@@ -254,14 +253,13 @@ def finish_item(db: Database, job_id: str, index: int, *, worker: str, status: s
 def _settle(session, job_id: str) -> None:  # noqa: ANN001 - a Session
     """End the job once none of its items is queued or running.
 
-    The job's row is locked before its items are counted: of two runners finishing a job's last
-    two items at once, the second counts after the first committed, so one of them ends the job.
+    The job's row is locked before its items are looked at (by the next statement, which sees
+    whatever was committed before it): of two runners finishing a job's last two items at once,
+    the second looks after the first committed, so one of them ends the job.
     """
     conn = session.connection()
     job = conn.execute(_LOCK_JOB, {"p_job": job_id}).one_or_none()
     if job is None or job.status in TERMINAL:
-        return
-    if conn.execute(_OPEN_ITEMS, {"p_job": job_id}).scalar():
         return
     cancelled = bool(job.cancel_requested)
     conn.execute(_END_JOB, {"p_job": job_id, "p_status": "cancelled" if cancelled else "done",
