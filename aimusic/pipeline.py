@@ -205,16 +205,19 @@ def compose_piece(request: GenerationRequest, melodist: Melodist) -> tuple[SongP
     return plan, score, seed
 
 
-WARM_UP_SECONDS = 6.0
+WARM_UP_SECONDS = 2.0   # one bar of every style: all of its code runs once; longer renders fill more cache
 
 
 def warm_up_styles(melodist: Melodist, *, seconds: float = WARM_UP_SECONDS, sample_rate: int = SAMPLE_RATE) -> float:
     """Render ``seconds`` of every style once and discard them; returns the time taken in ms.
 
-    The first track in a fresh process otherwise pays for filling the note, drum and filter
-    caches (about 150 ms for 30 s of jazz). A server does this once, before it forks its
+    The first track in a fresh process otherwise pays for what runs once per process: the
+    style's filters designed, its drum kit's untuned hits and first notes rendered, lazy
+    imports (NumPy's ``ma``), first calls. A server does this once, before it forks its
     workers, which then share the warm caches. The caches are keyed by content, so later
-    tracks are unchanged by it.
+    tracks are unchanged by it. Two seconds (one bar) do as much for a first track of 30 s
+    as six did, for half the time (``bench/STARTUP.md``): what a later track has and a first
+    one lacks is the notes and drum hits of its own key and tempo, which no short render has.
     """
     t0 = time.perf_counter()
     for name in STYLES:
