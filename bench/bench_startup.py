@@ -9,7 +9,10 @@ Each start is ``python -m gunicorn -c gunicorn.conf.py ai_music_system:app`` in 
 process on a free port with a temporary OUTPUT_DIR. That folder holds a copy of a library
 already at the head revision (made once per project folder by ``ai_music_system.py db
 upgrade``), as a server's restart finds it; ``--fresh-library`` starts on an empty folder
-instead, as the very first start of a deployment does (the migrations run then). Once
+instead, as the very first start of a deployment does (the migrations run then). The
+project's bytecode is compiled first (``compileall``, as the image does when it is built):
+where ``PYTHONDONTWRITEBYTECODE`` is set, Python would otherwise compile the package again at
+every start (``--no-compile`` measures that). Once
 ``/health`` answers 200 the workers are given a few seconds to finish starting, then their
 RSS and PSS (resident memory with shared pages split between the processes sharing them)
 are read from ``/proc``. ``--tracks N`` then asks for N tracks of 30 s, one after the other on
@@ -79,6 +82,12 @@ def track_seconds(port: int, style: str, seeds: list[int]) -> list[float]:
     return times
 
 
+def compile_bytecode(root: Path) -> None:
+    """The bytecode of ``root``'s package and entry point, as the image's build writes it."""
+    subprocess.run([sys.executable, "-m", "compileall", "-q", "aimusic", "ai_music_system.py"], cwd=root, check=True,
+                   stdout=subprocess.DEVNULL)
+
+
 def start_once(root: Path, *, settle_s: float = 4.0, library: Path | None = None, tracks: int = 0,
                run: int = 0) -> dict:
     """Start the server in ``root``: seconds to the first 200, master and worker memory, and track times.
@@ -128,7 +137,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--fresh-library", action="store_true", help="start on an empty output folder")
     parser.add_argument("--tracks", type=int, default=0, help="time this many 30 s tracks after each start")
+    parser.add_argument("--no-compile", action="store_true", help="leave the project's bytecode as it is")
     args = parser.parse_args(argv)
+    for root in args.roots if not args.no_compile else ():
+        compile_bytecode(root)
     with tempfile.TemporaryDirectory() as tmp:
         libraries = {root: None if args.fresh_library else migrated_library(root, Path(tmp) / str(i))
                      for i, root in enumerate(args.roots)}
@@ -140,7 +152,8 @@ def main(argv: list[str] | None = None) -> None:
                 results[root].append(start_once(root, library=libraries[root], tracks=args.tracks, run=run))
                 loads.append(os.getloadavg()[0])
     print(f"load average {statistics.median(loads):.1f} (from {min(loads):.1f} to {max(loads):.1f}); "
-          f"median of {args.runs} starts each, {'an empty output folder' if args.fresh_library else 'a library at the head revision'}")
+          f"median of {args.runs} starts each, {'an empty output folder' if args.fresh_library else 'a library at the head revision'}"
+          f"{', bytecode as found' if args.no_compile else ', bytecode compiled'}")
     print("| project | launch to /health 200 s | worker RSS MB | worker PSS MB | master RSS MB |")
     print("|---|---:|---:|---:|---:|")
     for root, runs in results.items():

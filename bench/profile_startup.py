@@ -6,7 +6,9 @@ Run from the project root (or give another project folder)::
     python bench/profile_startup.py --runs 5 --imports ../other-checkout
 
 Each start is the server of ``bench_startup.py`` (``python -m gunicorn -c gunicorn.conf.py
-ai_music_system:app``, fresh process, free port, temporary OUTPUT_DIR), with a config that runs
+ai_music_system:app``, fresh process, free port, temporary OUTPUT_DIR holding a copy of a library
+at the head revision; ``--fresh-library`` for an empty one; bytecode compiled first unless
+``--no-compile``), with a config that runs
 the project's ``gunicorn.conf.py`` and stamps gunicorn's hooks, and its log read for the app's
 own ``start-up:`` line (:mod:`aimusic.runtime`). Printed: the median of each step, in ms since
 launch and as a duration, with the CPU time of the app build's steps. ``--imports`` also
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import signal
 import statistics
 import subprocess
@@ -27,7 +30,7 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_startup import _free_port  # noqa: E402
+from bench_startup import _free_port, compile_bytecode, migrated_library  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,10 +61,13 @@ def post_worker_init(worker):
 _STEP = re.compile(r"([a-z][a-z -]*?) (\d+) ms \(cpu (\d+)\)")
 
 
-def start_once(root: Path) -> dict:
+def start_once(root: Path, library: Path | None = None) -> dict:
     """One start: seconds since launch of each stamp, and the app's own step durations."""
     port = _free_port()
     with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "out").mkdir()
+        for path in sorted(library.glob("library.sqlite3*")) if library else ():
+            shutil.copy2(path, Path(tmp) / "out")
         conf = Path(tmp) / "stamped.conf.py"
         conf.write_text(_CONFIG.format(conf=str(root / "gunicorn.conf.py")))
         log_path = Path(tmp) / "server.log"
@@ -100,16 +106,19 @@ def start_once(root: Path) -> dict:
 
 
 def import_report(root: Path, top: int = 15) -> str:
-    """The slowest top-level imports of the app's modules (cumulative, one process)."""
-    code = "import aimusic.runtime, aimusic.web"
+    """Import time of the app's modules by package (self time of every module, summed; one process)."""
+    code = "import aimusic.runtime, aimusic.web, aimusic.web.server"
     proc = subprocess.run([sys.executable, "-X", "importtime", "-c", code], cwd=root, capture_output=True, text=True)
-    rows = []
+    totals: dict[str, float] = {}
     for ln in proc.stderr.splitlines():
         m = re.match(r"import time:\s+(\d+) \|\s+(\d+) \| (\s*)(\S+)", ln)
-        if m and len(m.group(3)) <= 2:   # imported by the app's modules themselves (or by Python's start)
-            rows.append((int(m.group(2)) / 1e3, m.group(4)))
-    rows.sort(reverse=True)
-    return "\n".join(f"| {name} | {ms:.0f} |" for ms, name in rows[:top])
+        if m:
+            parts = m.group(4).split(".")
+            package = ".".join(parts[:2]) if parts[0] == "aimusic" and len(parts) > 1 else parts[0]
+            totals[package] = totals.get(package, 0.0) + int(m.group(1)) / 1e3
+    rows = sorted(((ms, name) for name, ms in totals.items()), reverse=True)
+    return "\n".join(f"| {name} | {ms:.0f} |" for ms, name in rows[:top]) + \
+        f"\n| (all {len(totals)} packages) | {sum(totals.values()):.0f} |"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -118,11 +127,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("root", nargs="?", type=Path, default=ROOT)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--imports", action="store_true", help="also list the slowest imports")
+    parser.add_argument("--fresh-library", action="store_true", help="start on an empty output folder")
+    parser.add_argument("--no-compile", action="store_true", help="leave the project's bytecode as it is")
     args = parser.parse_args(argv)
     root = args.root.resolve()
-    start_once(root)                                          # warm the OS cache
-    runs = [start_once(root) for _ in range(args.runs)]
-    print(f"load average {os.getloadavg()[0]:.1f}; median of {args.runs} starts of {root}")
+    if not args.no_compile:
+        compile_bytecode(root)
+    with tempfile.TemporaryDirectory() as tmp:
+        library = None if args.fresh_library else migrated_library(root, Path(tmp))
+        loads = [os.getloadavg()[0]]
+        start_once(root, library)                                 # warm the OS cache
+        runs = []
+        for _ in range(args.runs):
+            runs.append(start_once(root, library))
+            loads.append(os.getloadavg()[0])
+    print(f"load average {statistics.median(loads):.1f} (from {min(loads):.1f} to {max(loads):.1f}); "
+          f"median of {args.runs} starts of {root}, {'an empty output folder' if args.fresh_library else 'a library at the head revision'}")
     print("\n| since launch | s | step | ms |\n|---|---:|---|---:|")
     order = sorted(runs[0]["stamps"], key=lambda k: runs[0]["stamps"][k])
     prev = 0.0
@@ -139,7 +159,7 @@ def main(argv: list[str] | None = None) -> None:
     if styles:
         print(f"| (of the warm-up: every style rendered) | {statistics.median(styles):.0f} | |")
     if args.imports:
-        print("\n| import (cumulative, one process) | ms |\n|---|---:|")
+        print("\n| import, by package (self times summed, one process) | ms |\n|---|---:|")
         print(import_report(root))
 
 
