@@ -159,8 +159,11 @@ def note_power(key: tuple, timbre: Timbre, pitch: int, velocity: float, hold: in
 DRIVE_GRID = np.geomspace(1e-3, 1e3, 241)   # input RMS / clip level, for the drive's power curve
 
 
-@lru_cache(maxsize=64)
-def timbre_calibration(name: str, sr: int) -> tuple[float, float, np.ndarray]:
+Calibration = tuple[float, float, np.ndarray]
+_CALIBRATIONS: dict[tuple[str, int], Calibration] = {}   # by (timbre, rate): a few dozen at most
+
+
+def timbre_calibration(name: str, sr: int) -> Calibration:
     """(crest, colour dB, drive curve) of a timbre, measured once per process on a reference note.
 
     ``crest`` is the reference note's peak over the square root of its loudest predicted
@@ -169,11 +172,40 @@ def timbre_calibration(name: str, sr: int) -> tuple[float, float, np.ndarray]:
     the mean square of the amplifier's output (:func:`~aimusic.synth.guitar.amp_shape`) for
     the note's waveform at unit RMS, scaled to each RMS of :data:`DRIVE_GRID` (saturation
     squeezes loud frames, so the drive's effect on the level depends on each frame's level).
+    Kept once measured (or once :func:`remember_calibrations` was given it).
     """
+    key = (name, sr)
+    found = _CALIBRATIONS.get(key)
+    if found is None:
+        found = _CALIBRATIONS.setdefault(key, measure_calibration(name, sr))
+    return found
+
+
+def measure_calibration(name: str, sr: int) -> Calibration:
+    """:func:`timbre_calibration` measured now, whatever is kept."""
     # Measured with one BLAS thread, as every render runs: a multi-threaded sum rounds differently,
     # and the calibration must not depend on who asked first (a server's warm-up or a render).
     with threadpool_limits(limits=1):
         return _calibrate(name, sr)
+
+
+timbre_calibration.__wrapped__ = measure_calibration   # type: ignore[attr-defined] # the uncached function
+
+
+def measure_calibrations(names: list[str], sr: int) -> dict[tuple[str, int], Calibration]:
+    """:func:`measure_calibration` of each of ``names``, by (name, rate)."""
+    return {(name, sr): measure_calibration(name, sr) for name in names}
+
+
+def is_calibrated(name: str, sr: int) -> bool:
+    """Whether the calibration of ``name`` at ``sr`` is kept already."""
+    return (name, sr) in _CALIBRATIONS
+
+
+def remember_calibrations(measured: dict[tuple[str, int], Calibration]) -> None:
+    """Keep calibrations measured elsewhere (by :func:`measure_calibrations` in a copy of this process)."""
+    for key, value in measured.items():
+        _CALIBRATIONS.setdefault(key, value)
 
 
 def _calibrate(name: str, sr: int) -> tuple[float, float, np.ndarray]:
@@ -225,4 +257,5 @@ def spread(profiles: list[np.ndarray], starts: np.ndarray, weights: np.ndarray, 
 
 
 __all__ = ["FRAME_S", "envelope_at", "frame_length", "frame_power", "gated_level_db", "driven_power",
-           "note_power", "spread", "stem_level_db", "timbre_calibration"]
+           "is_calibrated", "measure_calibration", "measure_calibrations", "note_power", "remember_calibrations",
+           "spread", "stem_level_db", "timbre_calibration"]

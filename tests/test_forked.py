@@ -1,0 +1,82 @@
+"""Work in a forked copy of the process: its result comes back as it would be computed here, failures as errors."""
+from __future__ import annotations
+
+import os
+import threading
+
+import numpy as np
+import pytest
+
+from aimusic import forked
+from aimusic.forked import Forked, ForkedError, can_fork
+from aimusic import synth
+from aimusic.synth import levels
+from aimusic.synth.instruments import TIMBRES
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+
+
+def _fail() -> None:
+    raise ValueError("no such thing")
+
+
+def _die() -> None:
+    os._exit(3)
+
+
+def test_a_calibration_measured_in_a_copy_is_the_one_measured_here():
+    names = ["overdrive_guitar", "piano"]
+    there = Forked(levels.measure_calibrations, names, 44100).result()
+    for name in names:
+        here = levels.measure_calibration(name, 44100)
+        crest, colour, curve = there[(name, 44100)]
+        assert crest == here[0] and colour == here[1] and np.array_equal(curve, here[2]) and curve.dtype == here[2].dtype
+
+
+def test_a_large_result_comes_back_whole():
+    value = Forked(np.arange, 3_000_000).result()          # 24 MB through the pipe
+    assert np.array_equal(value, np.arange(3_000_000))
+
+
+def test_failures_in_the_copy_are_errors_here():
+    with pytest.raises(ForkedError, match="ValueError: no such thing"):
+        Forked(_fail).result()
+    with pytest.raises(ForkedError, match="gave no result"):
+        Forked(_die).result()
+
+
+def test_a_copy_that_does_not_answer_is_ended():
+    helper = Forked(threading.Event().wait)
+    with pytest.raises(ForkedError, match="no answer"):
+        helper.result(timeout=0.5)
+    with pytest.raises(ChildProcessError):
+        os.waitpid(helper.pid, os.WNOHANG)                  # reaped
+
+
+def test_no_copy_while_other_threads_run(monkeypatch):
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert not can_fork()
+    finally:
+        stop.set()
+        thread.join()
+    assert can_fork() == (threading.active_count() == 1)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
+    assert not forked.can_fork(), "one core: nothing to gain"
+
+
+@pytest.mark.parametrize("copy_fails", [False, True])
+def test_the_warm_up_calibrates_every_timbre_as_a_render_would(monkeypatch, copy_fails):
+    monkeypatch.setattr(levels, "_CALIBRATIONS", {})
+    monkeypatch.setattr(synth, "can_fork", lambda: True)
+    if copy_fails:                      # what the copy runs raises: the warm-up measures those here
+        monkeypatch.setattr(synth, "measure_calibrations", lambda names, sr: _fail())
+    synth.warm_up(sr=44100)
+    assert {name for name, _ in levels._CALIBRATIONS} == set(TIMBRES)
+    for name in ("clean_guitar", "crunch_guitar", "piano"):
+        crest, colour, curve = levels.timbre_calibration(name, 44100)
+        here = levels.measure_calibration(name, 44100)
+        assert crest == here[0] and colour == here[1] and np.array_equal(curve, here[2])
