@@ -24,6 +24,7 @@ from .primer import Primer, interval_to, place_primer
 from .mix import render_mix
 from .score import Score
 from .styles import STYLES, StyleSpec, get_style
+from .synth import amped_timbres, collect_calibrations
 
 MAX_SEED = 2**32 - 1
 MIN_TEMPO, MAX_TEMPO = 40, 240
@@ -220,6 +221,11 @@ def warm_up_styles(melodist: Melodist, *, seconds: float = WARM_UP_SECONDS, samp
     one lacks is the notes and drum hits of its own key and tempo, which no short render has.
     """
     t0 = time.perf_counter()
-    for name in STYLES:
+    amped = amped_timbres()
+    # Styles without guitars first: the guitars' calibrations may still be being measured by a
+    # copy of the process (aimusic.synth.warm_up), which these renders then overlap.
+    order = sorted(STYLES, key=lambda name: any(i in amped for part in STYLES[name].parts for i in part.instruments))
+    for name in order:
         generate(GenerationRequest(style=name, duration=seconds, seed=0), melodist, sample_rate=sample_rate)
+    collect_calibrations()
     return (time.perf_counter() - t0) * 1e3

@@ -71,12 +71,31 @@ def test_no_copy_while_other_threads_run(monkeypatch):
 @pytest.mark.parametrize("copy_fails", [False, True])
 def test_the_warm_up_calibrates_every_timbre_as_a_render_would(monkeypatch, copy_fails):
     monkeypatch.setattr(levels, "_CALIBRATIONS", {})
+    monkeypatch.setattr(levels, "_PENDING", {})
     monkeypatch.setattr(synth, "can_fork", lambda: True)
-    if copy_fails:                      # what the copy runs raises: the warm-up measures those here
-        monkeypatch.setattr(synth, "measure_calibrations", lambda names, sr: _fail())
+    if copy_fails:                      # what the copy runs raises: those are measured here when asked for
+        monkeypatch.setattr(levels, "measure_calibrations", lambda names, sr: _fail())
     synth.warm_up(sr=44100)
-    assert {name for name, _ in levels._CALIBRATIONS} == set(TIMBRES)
-    for name in ("clean_guitar", "crunch_guitar", "piano"):
-        crest, colour, curve = levels.timbre_calibration(name, 44100)
+    pending = {name for name, _ in levels._PENDING}
+    assert pending == set(sorted(synth.amped_timbres())[:-1]), "the guitars but one, measured meanwhile"
+    assert {name for name, _ in levels._CALIBRATIONS} == set(TIMBRES) - pending
+    crest, colour, curve = levels.timbre_calibration("clean_guitar", 44100)   # waits for the copy
+    assert not levels._PENDING
+    assert {name for name, _ in levels._CALIBRATIONS} == (set(TIMBRES) - pending) | ({"clean_guitar"} if copy_fails
+                                                                                     else pending)
+    for name, (crest, colour, curve) in [("clean_guitar", (crest, colour, curve)),
+                                         ("piano", levels.timbre_calibration("piano", 44100))]:
         here = levels.measure_calibration(name, 44100)
         assert crest == here[0] and colour == here[1] and np.array_equal(curve, here[2])
+
+
+def test_a_fork_collects_the_calibrations_being_measured_first(monkeypatch):
+    monkeypatch.setattr(levels, "_CALIBRATIONS", {})
+    monkeypatch.setattr(levels, "_PENDING", {})
+    levels.calibrate_elsewhere(["crunch_guitar"], 44100)
+    assert levels._PENDING
+    pid = os.fork()                     # as gunicorn forks a worker
+    if pid == 0:
+        os._exit(0 if not levels._PENDING and levels.is_calibrated("crunch_guitar", 44100) else 1)
+    assert os.waitpid(pid, 0)[1] == 0, "the child inherits them collected"
+    assert not levels._PENDING and levels.is_calibrated("crunch_guitar", 44100)
