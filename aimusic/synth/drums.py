@@ -1,9 +1,19 @@
 """Drum kits as data and one function that synthesizes a hit from its :class:`HitSpec`.
 
-Every piece is pitched tones (with an optional downward pitch sweep, the kick's "boom")
-plus band-passed noise (snare wires, hats, cymbals), optionally in several bursts (clap),
-with a click on top. Velocity picks one of four layers: harder hits open the noise band and
-the click, as real drums get brighter when struck harder, not only louder.
+Every piece is pitched tones (with an optional downward pitch sweep) plus band-passed noise,
+optionally in several bursts (clap), with a click on top. Velocity picks one of four layers:
+harder hits open the noise band and the click, as real drums get brighter when struck
+harder, not only louder.
+
+The electronic kit is a drum machine's: a few sines with a deep pitch sweep, the six square
+oscillators' ratios for the hats. The acoustic and jazz kits are modal: a shell is the
+inharmonic modes of a circular membrane (:data:`MEMBRANE`) whose pitch drops a little as
+the head relaxes after the stroke, struck by a beater or stick whose click is a short
+band-passed noise burst; the snare adds its wires, noise with a longer decay of its own;
+hats and cymbals are a dense metallic spectrum, a few hundred random inharmonic partials
+(:func:`metallic_partials`, fixed per piece) with their own decays over band-passed noise,
+brighter when hit harder. A few early reflections of a small room
+(:data:`ROOM_TAPS`) sit on every piece of those kits: the mixer's reverb is a late tail only.
 """
 from __future__ import annotations
 
@@ -45,6 +55,15 @@ class HitSpec:
     highpass: float = 0.0
     length: float = 0.5
     level: float = 1.0
+    click_lo: float = 0.0            # > 0: the click is noise band-passed click_lo..click_hz,
+    click_decay: float = 0.002       # decaying with this time constant (a beater, a stick tip)
+    mode_tilt: float = 0.0           # soft strokes excite a shell's higher modes less
+    partials: int = 0                # random inharmonic partials (cymbals), fixed by ``seed``
+    partial_band: tuple[float, float] = (3000.0, 16000.0)
+    partial_decay: float = 0.5       # their mean decay time constant; the highest die fastest
+    partial_level: float = 0.0
+    seed: int = 0
+    room: float = 0.0                # level of the early reflections added to the hit
 
 
 def metal(scale: float, amp: float, decay: float) -> tuple[Tone, ...]:
@@ -53,7 +72,81 @@ def metal(scale: float, amp: float, decay: float) -> tuple[Tone, ...]:
     return tuple((f * scale, amp, decay) for f in base)
 
 
-_ACOUSTIC = {
+# Modes of an ideal circular membrane (Bessel zeros j_mn / j_01): (0,1) (1,1) (2,1) (0,2) (3,1) (1,2) (4,1) (2,2)
+MEMBRANE = (1.0, 1.594, 2.136, 2.296, 2.653, 2.918, 3.156, 3.501)
+# Early reflections of a small live room: (delay s, gain); signs alternate as walls invert nothing
+# but the paths differ, and the sum comes out decorrelated from the direct sound
+ROOM_TAPS = ((0.0041, 0.52), (0.0067, -0.43), (0.0093, 0.37), (0.0121, -0.31), (0.0157, 0.26),
+             (0.0193, -0.21), (0.0239, 0.17), (0.0291, -0.13), (0.0347, 0.1), (0.0409, -0.07))
+ROOM_LOWPASS_HZ = 5000.0     # the walls and the air take the highs out of the reflections
+PARTIAL_GROUPS = 8           # cymbal partials share a decay within a group (one inverse FFT each)
+
+
+def membrane(f0: float, amps: tuple[float, ...], decay: float, damp: float = 0.7) -> tuple[Tone, ...]:
+    """A shell's modes: ``f0`` times :data:`MEMBRANE`, the higher ones dying faster (ratio ** -damp)."""
+    return tuple((f0 * r, a, decay / r ** damp) for r, a in zip(MEMBRANE, amps))
+
+
+@lru_cache(maxsize=64)
+def metallic_partials(count: int, lo: float, hi: float, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(frequencies, amplitudes, decay factors) of a cymbal's ``count`` partials in ``lo``..``hi`` Hz.
+
+    Random but fixed by ``seed`` (one set per piece, the same in every hit, layer and variant):
+    log-uniform frequencies, amplitudes scattered over about 12 dB, and decay factors (times
+    the piece's ``partial_decay``) that fall with frequency with a random spread.
+    """
+    rng = np.random.default_rng([seed, count, int(lo), int(hi)])
+    f = np.exp(rng.uniform(np.log(lo), np.log(hi), count))
+    amp = 10.0 ** (rng.uniform(-0.6, 0.0, count))
+    decay = (lo / f) ** 0.35 * np.exp(rng.normal(0.0, 0.35, count))
+    for v in (f, amp, decay):
+        v.setflags(write=False)
+    return f, amp, decay
+
+
+def _partials(spec: "HitSpec", n: int, bright: float, sr: int, rng: np.random.Generator) -> np.ndarray:
+    """The metallic partials of one hit, summed; RMS about 1 at the start.
+
+    Partials are grouped by decay into :data:`PARTIAL_GROUPS`: each group's sines are one
+    inverse FFT (a partial on the nearest bin, phases from ``rng``) times its envelope.
+    """
+    f, amp, decay = metallic_partials(spec.partials, *spec.partial_band, spec.seed)
+    keep = f < 0.45 * sr
+    f, amp, decay = f[keep], amp[keep], decay[keep]
+    # harder strokes are brighter: a soft one rolls the highs off
+    amp = amp * (f / f.min()) ** (-1.6 * (1.0 - bright))
+    size = 1 << int(np.ceil(np.log2(max(n, 2))))
+    bins = np.clip(np.rint(f * size / sr).astype(np.int64), 1, size // 2 - 1)
+    phase = rng.uniform(0.0, 2.0 * np.pi, f.size)
+    order = np.argsort(decay)
+    t = np.arange(n) / sr
+    rise = max(int(spec.noise_attack * sr), 1)
+    y = np.zeros(n)
+    norm = np.sqrt(np.sum(amp ** 2) / 2.0)
+    for group in np.array_split(order, PARTIAL_GROUPS):
+        if not group.size:
+            continue
+        spectrum = np.zeros(size // 2 + 1, dtype=np.complex128)
+        np.add.at(spectrum, bins[group], amp[group] * np.exp(1j * phase[group]))
+        sines = np.fft.irfft(spectrum, size)[:n] * (size / 2.0)
+        env = np.exp(-t / (spec.partial_decay * float(np.mean(decay[group]))))
+        env[:rise] *= raised_cosine(rise)[: n]
+        y += sines * env
+    return y / max(norm, 1e-9)
+
+
+def _room(y: np.ndarray, amount: float, sr: int) -> np.ndarray:
+    """``y`` plus ``amount`` of its early reflections (:data:`ROOM_TAPS`, low-passed)."""
+    wet = np.zeros_like(y)
+    for delay, gain in ROOM_TAPS:
+        k = int(delay * sr)
+        if k < y.size:
+            wet[k:] += gain * y[: y.size - k]
+    return y + amount * dsp.sosfilt(_sos("lowpass", ROOM_LOWPASS_HZ, 0.0, sr), wet)
+
+
+# The drum machine's pieces: the electronic kit is built on these
+_ANALOG = {
     KICK: HitSpec(tones=((56.0, 1.0, 0.11), (112.0, 0.25, 0.05)), sweep=2.4, sweep_time=0.022, click=0.35,
                   click_hz=2000.0, noise=0.08, noise_band=(1000.0, 5000.0), noise_decay=0.01, length=0.6,
                   level=1.0),
@@ -82,18 +175,65 @@ _ACOUSTIC = {
                   noise_attack=0.003,                  click=0.15, highpass=2000.0, length=1.8, level=0.3),
 }
 
+# A rock kit in a small room: modal shells, wires, metallic cymbals
+_ROOM = 0.35
+_HATS = dict(partials=260, partial_band=(4500.0, 17000.0), partial_level=0.9, seed=11, noise_attack=0.002,
+             room=_ROOM)
+_ACOUSTIC = {
+    KICK: HitSpec(tones=membrane(57.0, (1.0, 0.32, 0.16, 0.1, 0.07, 0.05), 0.13, damp=0.9), sweep=1.35,
+                  sweep_time=0.018, mode_tilt=1.5, click=0.5, click_lo=1200.0, click_hz=5000.0,
+                  click_decay=0.0035, noise=0.25, noise_band=(150.0, 1200.0), noise_decay=0.012,
+                  room=_ROOM, length=0.6, level=1.0),
+    SNARE: HitSpec(tones=membrane(188.0, (1.0, 0.7, 0.5, 0.4, 0.3, 0.25, 0.15), 0.1, damp=0.9), sweep=1.06,
+                   sweep_time=0.04, mode_tilt=1.5, noise=1.3, noise_band=(1500.0, 10000.0), noise_decay=0.16,
+                   noise_attack=0.003, click=0.5, click_lo=2000.0, click_hz=7000.0, click_decay=0.002,
+                   room=_ROOM, length=0.45, level=0.8),
+    SIDE_STICK: HitSpec(tones=membrane(420.0, (0.4, 0.5, 0.45, 0.3, 0.2), 0.025, damp=0.5), click=0.9,
+                        click_lo=1500.0, click_hz=6000.0, click_decay=0.003, noise=0.2,
+                        noise_band=(2000.0, 8000.0), noise_decay=0.012, room=_ROOM, length=0.12, level=0.5),
+    CLAP: replace(_ANALOG[CLAP], room=_ROOM),
+    CLOSED_HAT: HitSpec(**_HATS, partial_decay=0.035, noise=0.7, noise_band=(7000.0, 15000.0), noise_decay=0.03,
+                        click=0.3, click_lo=3000.0, click_hz=9000.0, click_decay=0.0015, highpass=5000.0,
+                        length=0.15, level=0.3),
+    PEDAL_HAT: HitSpec(**_HATS | dict(partial_level=0.6), partial_decay=0.045, noise=0.8,
+                       noise_band=(5500.0, 12000.0), noise_decay=0.04, highpass=5000.0, length=0.15, level=0.2),
+    OPEN_HAT: HitSpec(**_HATS, partial_decay=0.4, noise=0.8, noise_band=(6000.0, 15000.0), noise_decay=0.3,
+                      click=0.3, click_lo=3000.0, click_hz=9000.0, click_decay=0.0015, highpass=5000.0,
+                      length=0.9, level=0.3),
+    LOW_TOM: HitSpec(tones=membrane(98.0, (1.0, 0.45, 0.3, 0.22, 0.15, 0.1), 0.3), sweep=1.1, sweep_time=0.07,
+                     mode_tilt=1.5, click=0.4, click_lo=1500.0, click_hz=6000.0, click_decay=0.002, noise=0.15,
+                     noise_band=(300.0, 3000.0), noise_decay=0.03, room=_ROOM, length=0.8, level=0.7),
+    MID_TOM: HitSpec(tones=membrane(140.0, (1.0, 0.45, 0.3, 0.22, 0.15, 0.1), 0.26), sweep=1.1,
+                     sweep_time=0.06, mode_tilt=1.5, click=0.4, click_lo=1500.0, click_hz=6000.0,
+                     click_decay=0.002, noise=0.15, noise_band=(400.0, 3500.0), noise_decay=0.03, room=_ROOM,
+                     length=0.7, level=0.65),
+    HIGH_TOM: HitSpec(tones=membrane(190.0, (1.0, 0.45, 0.3, 0.22, 0.15, 0.1), 0.22), sweep=1.1,
+                      sweep_time=0.05, mode_tilt=1.5, click=0.4, click_lo=1500.0, click_hz=6000.0,
+                      click_decay=0.002, noise=0.15, noise_band=(500.0, 4000.0), noise_decay=0.03, room=_ROOM,
+                      length=0.6, level=0.6),
+    CRASH: HitSpec(partials=420, partial_band=(2200.0, 16000.0), partial_decay=1.0, partial_level=1.0, seed=23,
+                   noise=0.8, noise_band=(3000.0, 13000.0), noise_decay=0.9, noise_attack=0.008, click=0.25,
+                   click_lo=2500.0, click_hz=8000.0, click_decay=0.002, highpass=2200.0, room=_ROOM,
+                   length=3.5, level=0.45),
+    RIDE: HitSpec(tones=((3050.0, 0.25, 0.7), (4750.0, 0.2, 0.6), (5800.0, 0.15, 0.45)), partials=320,
+                  partial_band=(2500.0, 15000.0), partial_decay=0.7, partial_level=0.8, seed=37, noise=0.25,
+                  noise_band=(4000.0, 14000.0), noise_decay=0.4, noise_attack=0.002, click=0.5, click_lo=3000.0,
+                  click_hz=10000.0, click_decay=0.0015, highpass=2000.0, room=_ROOM, length=1.8, level=0.3),
+}
+
 _JAZZ = dict(_ACOUSTIC)
-_JAZZ.update({
-    KICK: replace(_ACOUSTIC[KICK], tones=((62.0, 1.0, 0.18), (124.0, 0.15, 0.06)), click=0.1, level=0.6),
-    SNARE: replace(_ACOUSTIC[SNARE], tones=((200.0, 0.3, 0.05),), noise_band=(1200.0, 7000.0),
-                   noise_decay=0.18, click=0.05, level=0.45),
-    RIDE: replace(_ACOUSTIC[RIDE], noise_decay=0.7, length=2.4, level=0.45),
+_JAZZ.update({   # a small tuned-up bop kit, played with sticks and a soft beater
+    KICK: replace(_ACOUSTIC[KICK], tones=membrane(62.0, (1.0, 0.4, 0.22, 0.15, 0.1, 0.07), 0.18, damp=0.8),
+                  sweep=1.2, click=0.2, click_lo=800.0, click_hz=3000.0, click_decay=0.004, noise=0.1, level=0.6),
+    SNARE: replace(_ACOUSTIC[SNARE], tones=membrane(205.0, (0.5, 0.4, 0.3, 0.25, 0.2, 0.15), 0.08, damp=0.9),
+                   noise_band=(1500.0, 9000.0), noise_decay=0.2, click=0.3, level=0.45),
+    RIDE: replace(_ACOUSTIC[RIDE], partial_decay=1.0, noise_decay=0.6, length=2.4, level=0.45),
     CLOSED_HAT: replace(_ACOUSTIC[CLOSED_HAT], level=0.2),
     PEDAL_HAT: replace(_ACOUSTIC[PEDAL_HAT], level=0.25),
-    CRASH: replace(_ACOUSTIC[CRASH], level=0.35, noise_decay=1.5, length=4.5),
+    CRASH: replace(_ACOUSTIC[CRASH], level=0.35, partial_decay=1.3, noise_decay=1.2, length=4.5),
 })
 
-_ELECTRONIC = dict(_ACOUSTIC)
+_ELECTRONIC = dict(_ANALOG)
 _ELECTRONIC.update({
     KICK: HitSpec(tones=((47.0, 1.0, 0.42),), sweep=4.0, sweep_time=0.035, click=0.45, click_hz=1400.0,
                   drive=0.5, length=1.4, level=1.0),
@@ -101,8 +241,8 @@ _ELECTRONIC.update({
                    click=0.25, length=0.4, level=0.7),
     CLAP: HitSpec(noise=1.0, noise_band=(1000.0, 3000.0), noise_decay=0.055, bursts=3, burst_gap=0.007,
                   length=0.3, level=0.65),
-    CLOSED_HAT: replace(_ACOUSTIC[CLOSED_HAT], tones=metal(16.0, 0.5, 0.02), noise_decay=0.025, level=0.3),
-    OPEN_HAT: replace(_ACOUSTIC[OPEN_HAT], tones=metal(16.0, 0.5, 0.15), noise_decay=0.18, length=0.5),
+    CLOSED_HAT: replace(_ANALOG[CLOSED_HAT], tones=metal(16.0, 0.5, 0.02), noise_decay=0.025, level=0.3),
+    OPEN_HAT: replace(_ANALOG[OPEN_HAT], tones=metal(16.0, 0.5, 0.15), noise_decay=0.18, length=0.5),
 })
 
 KITS: Mapping[str, Mapping[int, HitSpec]] = MappingProxyType({
@@ -161,6 +301,8 @@ def render_hit(spec: HitSpec, layer: int, *, sr: int, rng: np.random.Generator, 
         f = np.where(f < TUNED_BELOW_HZ, f * 2.0 ** (tune / 12.0), f)
         keep = (f[:, 0] < 0.45 * sr)
         f, a, d = f[keep], a[keep], d[keep]
+        if spec.mode_tilt:
+            a = a * (f / f[0]) ** (-spec.mode_tilt * (1.0 - bright))
         # phase of a tone gliding from sweep*f down to f: the integral of its frequency
         glide = (spec.sweep - 1.0) * spec.sweep_time * (1.0 - np.exp(-t / spec.sweep_time))
         phase = 2.0 * np.pi * f * (t + glide)
@@ -182,11 +324,24 @@ def render_hit(spec: HitSpec, layer: int, *, sr: int, rng: np.random.Generator, 
         noise = dsp.sosfilt(_sos("bandpass", spec.noise_band[0], max(hi, spec.noise_band[0] * 1.5), sr),
                                rng.standard_normal(n))
         y += spec.noise * env * noise / max(float(np.std(noise[: max(int(0.02 * sr), 1)])), 1e-9) * 0.5
-    if spec.click:
+    if spec.partials and spec.partial_level:
+        y += spec.partial_level * 0.5 * _partials(spec, n, bright, sr, rng)
+    if spec.click and spec.click_lo:
+        # a beater or stick tip: a band-passed noise burst dying within a few ms
+        m = min(int(8.0 * spec.click_decay * sr), n)
+        burst = dsp.sosfilt(_sos("bandpass", spec.click_lo, max(spec.click_hz * bright, 1.5 * spec.click_lo), sr),
+                            rng.standard_normal(m + 64))[64:]
+        env = np.exp(-np.arange(m) / (spec.click_decay * sr))
+        k = max(int(0.0003 * sr), 1)
+        env[:k] *= raised_cosine(k)
+        y[:m] += spec.click * bright * burst / max(float(np.std(burst[: max(int(spec.click_decay * sr), 1)])), 1e-9) * env
+    elif spec.click:
         # the stick or beater: a band-limited 2 ms burst (full-band noise here is a digital click)
         m = int(0.002 * sr)
         burst = dsp.sosfilt(_sos("lowpass", spec.click_hz * bright, 0.0, sr), rng.standard_normal(3 * m))[-m:]
         y[:m] += spec.click * bright * burst / max(float(np.std(burst)), 1e-9) * np.hanning(m)
+    if spec.room:
+        y = _room(y, spec.room, sr)
     if spec.highpass:
         y = dsp.sosfilt(_sos("highpass", spec.highpass, 0.0, sr), y)
     if spec.drive:
