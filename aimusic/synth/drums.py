@@ -79,6 +79,10 @@ MEMBRANE = (1.0, 1.594, 2.136, 2.296, 2.653, 2.918, 3.156, 3.501)
 ROOM_TAPS = ((0.0041, 0.52), (0.0067, -0.43), (0.0093, 0.37), (0.0121, -0.31), (0.0157, 0.26),
              (0.0193, -0.21), (0.0239, 0.17), (0.0291, -0.13), (0.0347, 0.1), (0.0409, -0.07))
 ROOM_LOWPASS_HZ = 5000.0     # the walls and the air take the highs out of the reflections
+ROOM_DIFFUSE = 0.12          # the diffuse build-up behind the first reflections
+ROOM_DECAY_S = 0.04
+ROOM_LENGTH_S = 0.25
+ROOM_SEED = 1971
 PARTIAL_GROUPS = 8           # cymbal partials share a decay within a group (one inverse FFT each)
 
 
@@ -135,14 +139,34 @@ def _partials(spec: "HitSpec", n: int, bright: float, sr: int, rng: np.random.Ge
     return y / max(norm, 1e-9)
 
 
-def _room(y: np.ndarray, amount: float, sr: int) -> np.ndarray:
-    """``y`` plus ``amount`` of its early reflections (:data:`ROOM_TAPS`, low-passed)."""
-    wet = np.zeros_like(y)
+@lru_cache(maxsize=4)
+def room_response(sr: int) -> np.ndarray:
+    """The early part of a small room's impulse response, without the direct sound (read-only).
+
+    The discrete reflections of :data:`ROOM_TAPS` and, behind them, a short diffuse build-up
+    of decaying noise (:data:`ROOM_DIFFUSE` of it, time constant :data:`ROOM_DECAY_S`, from a
+    fixed generator), low-passed at :data:`ROOM_LOWPASS_HZ`.
+    """
+    n = int(ROOM_LENGTH_S * sr)
+    ir = np.zeros(n)
     for delay, gain in ROOM_TAPS:
-        k = int(delay * sr)
-        if k < y.size:
-            wet[k:] += gain * y[: y.size - k]
-    return y + amount * dsp.sosfilt(_sos("lowpass", ROOM_LOWPASS_HZ, 0.0, sr), wet)
+        ir[int(delay * sr)] += gain
+    start = int(ROOM_TAPS[0][0] * sr)
+    t = np.arange(n - start) / sr
+    diffuse = np.random.default_rng(ROOM_SEED).standard_normal(n - start) * np.exp(-t / ROOM_DECAY_S)
+    diffuse[: int(0.01 * sr)] *= raised_cosine(int(0.01 * sr))
+    ir[start:] += ROOM_DIFFUSE * diffuse
+    ir = dsp.sosfilt(_sos("lowpass", ROOM_LOWPASS_HZ, 0.0, sr), ir)
+    ir.setflags(write=False)
+    return ir
+
+
+def _room(y: np.ndarray, amount: float, sr: int) -> np.ndarray:
+    """``y`` plus ``amount`` of its early reflections (:func:`room_response`), cut to ``y``'s length."""
+    ir = room_response(sr)
+    size = 1 << int(np.ceil(np.log2(y.size + ir.size)))
+    wet = np.fft.irfft(np.fft.rfft(y, size) * np.fft.rfft(ir, size), size)[: y.size]
+    return y + amount * wet
 
 
 # The drum machine's pieces: the electronic kit is built on these
@@ -176,29 +200,29 @@ _ANALOG = {
 }
 
 # A rock kit in a small room: modal shells, wires, metallic cymbals
-_ROOM = 0.35
-_HATS = dict(partials=260, partial_band=(4500.0, 17000.0), partial_level=0.9, seed=11, noise_attack=0.002,
+_ROOM = 0.8
+_HATS = dict(partials=260, partial_band=(4000.0, 16000.0), partial_level=0.9, seed=11, noise_attack=0.002,
              room=_ROOM)
 _ACOUSTIC = {
-    KICK: HitSpec(tones=membrane(57.0, (1.0, 0.32, 0.16, 0.1, 0.07, 0.05), 0.13, damp=0.9), sweep=1.35,
-                  sweep_time=0.018, mode_tilt=1.5, click=0.5, click_lo=1200.0, click_hz=5000.0,
+    KICK: HitSpec(tones=membrane(57.0, (1.0, 0.32, 0.16, 0.1, 0.07, 0.05), 0.13, damp=0.9), sweep=1.6,
+                  sweep_time=0.012, mode_tilt=1.5, click=0.5, click_lo=1200.0, click_hz=5000.0,
                   click_decay=0.0035, noise=0.25, noise_band=(150.0, 1200.0), noise_decay=0.012,
                   room=_ROOM, length=0.6, level=1.0),
     SNARE: HitSpec(tones=membrane(188.0, (1.0, 0.7, 0.5, 0.4, 0.3, 0.25, 0.15), 0.1, damp=0.9), sweep=1.06,
-                   sweep_time=0.04, mode_tilt=1.5, noise=1.3, noise_band=(1500.0, 10000.0), noise_decay=0.16,
+                   sweep_time=0.04, mode_tilt=1.5, noise=0.9, noise_band=(900.0, 8000.0), noise_decay=0.16,
                    noise_attack=0.003, click=0.5, click_lo=2000.0, click_hz=7000.0, click_decay=0.002,
                    room=_ROOM, length=0.45, level=0.8),
     SIDE_STICK: HitSpec(tones=membrane(420.0, (0.4, 0.5, 0.45, 0.3, 0.2), 0.025, damp=0.5), click=0.9,
                         click_lo=1500.0, click_hz=6000.0, click_decay=0.003, noise=0.2,
-                        noise_band=(2000.0, 8000.0), noise_decay=0.012, room=_ROOM, length=0.12, level=0.5),
+                        noise_band=(2000.0, 8000.0), noise_decay=0.012, room=_ROOM, length=0.2, level=0.5),
     CLAP: replace(_ANALOG[CLAP], room=_ROOM),
-    CLOSED_HAT: HitSpec(**_HATS, partial_decay=0.035, noise=0.7, noise_band=(7000.0, 15000.0), noise_decay=0.03,
-                        click=0.3, click_lo=3000.0, click_hz=9000.0, click_decay=0.0015, highpass=5000.0,
+    CLOSED_HAT: HitSpec(**_HATS, partial_decay=0.035, noise=0.7, noise_band=(6000.0, 14000.0), noise_decay=0.03,
+                        click=0.3, click_lo=5000.0, click_hz=10000.0, click_decay=0.0015, highpass=5000.0,
                         length=0.15, level=0.3),
     PEDAL_HAT: HitSpec(**_HATS | dict(partial_level=0.6), partial_decay=0.045, noise=0.8,
-                       noise_band=(5500.0, 12000.0), noise_decay=0.04, highpass=5000.0, length=0.15, level=0.2),
-    OPEN_HAT: HitSpec(**_HATS, partial_decay=0.4, noise=0.8, noise_band=(6000.0, 15000.0), noise_decay=0.3,
-                      click=0.3, click_lo=3000.0, click_hz=9000.0, click_decay=0.0015, highpass=5000.0,
+                       noise_band=(6000.0, 14000.0), noise_decay=0.04, highpass=5000.0, length=0.15, level=0.2),
+    OPEN_HAT: HitSpec(**_HATS, partial_decay=0.4, noise=0.8, noise_band=(6000.0, 14000.0), noise_decay=0.3,
+                      click=0.3, click_lo=5000.0, click_hz=10000.0, click_decay=0.0015, highpass=5000.0,
                       length=0.9, level=0.3),
     LOW_TOM: HitSpec(tones=membrane(98.0, (1.0, 0.45, 0.3, 0.22, 0.15, 0.1), 0.3), sweep=1.1, sweep_time=0.07,
                      mode_tilt=1.5, click=0.4, click_lo=1500.0, click_hz=6000.0, click_decay=0.002, noise=0.15,
@@ -226,7 +250,7 @@ _JAZZ.update({   # a small tuned-up bop kit, played with sticks and a soft beate
     KICK: replace(_ACOUSTIC[KICK], tones=membrane(62.0, (1.0, 0.4, 0.22, 0.15, 0.1, 0.07), 0.18, damp=0.8),
                   sweep=1.2, click=0.2, click_lo=800.0, click_hz=3000.0, click_decay=0.004, noise=0.1, level=0.6),
     SNARE: replace(_ACOUSTIC[SNARE], tones=membrane(205.0, (0.5, 0.4, 0.3, 0.25, 0.2, 0.15), 0.08, damp=0.9),
-                   noise_band=(1500.0, 9000.0), noise_decay=0.2, click=0.3, level=0.45),
+                   noise=1.1, noise_band=(1200.0, 9000.0), noise_decay=0.2, click=0.3, level=0.45),
     RIDE: replace(_ACOUSTIC[RIDE], partial_decay=1.0, noise_decay=0.6, length=2.4, level=0.45),
     CLOSED_HAT: replace(_ACOUSTIC[CLOSED_HAT], level=0.2),
     PEDAL_HAT: replace(_ACOUSTIC[PEDAL_HAT], level=0.25),
