@@ -12,8 +12,9 @@ the head relaxes after the stroke, struck by a beater or stick whose click is a 
 band-passed noise burst; the snare adds its wires, noise with a longer decay of its own;
 hats and cymbals are a dense metallic spectrum, a few hundred random inharmonic partials
 (:func:`metallic_partials`, fixed per piece) with their own decays over band-passed noise,
-brighter when hit harder. A few early reflections of a small room
-(:data:`ROOM_TAPS`) sit on every piece of those kits: the mixer's reverb is a late tail only.
+brighter when hit harder. The early part of a small room (:func:`room_response`: a few
+reflections and a short diffuse build-up) sits on every piece of those kits: the mixer's
+reverb send on the drums is small and a late tail only.
 """
 from __future__ import annotations
 
