@@ -37,7 +37,7 @@ class StartupClock:
         self._wall, self._cpu = time.perf_counter(), time.process_time()
         age = process_age_s()
         if age is not None:   # the interpreter, the server and whatever it imported before the app
-            self.steps.append(("process start", age * 1e3, self._cpu * 1e3))
+            self.steps.append(("launch to app build", age * 1e3, self._cpu * 1e3))
 
     def done(self, step: str) -> None:
         """Close ``step``: the time since the previous step closed (or since the clock started)."""
@@ -57,7 +57,7 @@ def build_app(settings: Settings | None = None) -> Flask:
     clock = StartupClock()
     from .web import create_app
 
-    clock.done("imports")
+    clock.done("app imports")
     settings = settings or Settings.from_env()
     app = create_app(settings)
     clock.done("library and app")

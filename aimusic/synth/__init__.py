@@ -1,6 +1,8 @@
 """Additive synthesizer: timbres and drum kits as data, rendered into one stem per track."""
 from __future__ import annotations
 
+import logging
+
 from ..forked import can_fork
 from .instruments import TIMBRES
 from .levels import calibrate_elsewhere, collect_calibrations, is_calibrated, timbre_calibration
@@ -10,6 +12,8 @@ from .voice import warm_up as _warm_noise
 
 __all__ = ["TrackStream", "amped_timbres", "collect_calibrations", "render_stems", "render_track", "track_streams",
            "warm_up"]
+
+log = logging.getLogger(__name__)
 
 
 def amped_timbres() -> set[str]:
@@ -33,6 +37,7 @@ def warm_up(*, sr: int) -> None:
     elsewhere = amped[:-1] if len(amped) > 1 and can_fork() else []
     if elsewhere:
         calibrate_elsewhere(elsewhere, sr)
+        log.debug("warm-up: calibrations of %s measured in a copy of the process meanwhile", ", ".join(elsewhere))
     _warm_noise(sr=sr)
     for name in todo:
         if name not in elsewhere:
