@@ -1,4 +1,4 @@
 """AI music generation: plan, compose, render and master original instrumental tracks."""
 from __future__ import annotations
 
-__version__ = "1.0.0"
+__version__ = "1.1.0"
