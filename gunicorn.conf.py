@@ -2,7 +2,8 @@
 
 The app, and with it the melody model (NumPy weights: serving imports no torch), is loaded once
 in the master (``preload_app``) and shared by the forked workers; the library's migrations and
-the store's reconciliation run there too, once. BLAS runs one thread per worker: parallelism
+the store's reconciliation run there too, once, and the warm-up, whose calibrations a copy of the
+master starts measuring as soon as this file is read. BLAS runs one thread per worker: parallelism
 comes from workers and threads, not from oversubscribing the cores. Each worker opens its own
 database connections (the pool is dropped in the child after the fork).
 """
@@ -16,9 +17,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the project, w
 for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-from aimusic.config import Settings  # noqa: E402
+from aimusic.config import SAMPLE_RATE, Settings  # noqa: E402
+from aimusic.synth import start_warm_up  # noqa: E402
 
 _settings = Settings.from_env()
+# The synthesizer's calibrations, the start's longest computation, are measured in a copy of this
+# process on the second core while this one imports and builds the app; its warm-up collects them.
+start_warm_up(sr=SAMPLE_RATE)
 
 bind = f"{_settings.host}:{_settings.port}"
 preload_app = True

@@ -4,8 +4,8 @@ A server's start is one process's work until gunicorn forks its workers, while t
 usually has a second core idle. Pure computations the start needs (the synthesizer's
 calibrations) can run in a copy of the process meanwhile: the same code on the same data in
 the same libraries gives the same numbers, which come back pickled. Only where that is safe
-(:func:`can_fork`: a fork-capable OS, more than one core, no other thread whose locks the
-copy could inherit held); the caller computes the work itself whenever it cannot, or the
+and gains (:func:`can_fork`: a fork-capable OS, no other thread whose locks the copy could
+inherit held, a core free); the caller computes the work itself whenever it cannot, or the
 copy fails.
 """
 from __future__ import annotations
@@ -25,13 +25,22 @@ class ForkedError(RuntimeError):
 
 
 def can_fork() -> bool:
-    """Whether :class:`Forked` may run here: fork exists, two cores or more, this the only thread."""
+    """Whether :class:`Forked` may run here and gain: fork exists, this is the only thread, and a core is free.
+
+    A core is free when the process may run on more cores than the 1-minute load average by
+    one at least: on a busy machine a copy would only take its share from this process.
+    """
     if not hasattr(os, "fork") or threading.active_count() != 1:
         return False
     try:
-        return len(os.sched_getaffinity(0)) > 1
+        cores = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
-        return (os.cpu_count() or 1) > 1
+        cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        load = 0.0
+    return cores >= 2 and load <= cores - 1
 
 
 class Forked:

@@ -53,18 +53,22 @@ def test_a_copy_that_does_not_answer_is_ended():
         os.waitpid(helper.pid, os.WNOHANG)                  # reaped
 
 
-def test_no_copy_while_other_threads_run(monkeypatch):
+def test_a_copy_only_where_it_gains_and_is_safe(monkeypatch):
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.3, 0.3, 0.3))
+    assert can_fork() == (threading.active_count() == 1)
     stop = threading.Event()
     thread = threading.Thread(target=stop.wait)
     thread.start()
     try:
-        assert not can_fork()
+        assert not can_fork(), "another thread's locks could be inherited held"
     finally:
         stop.set()
         thread.join()
-    assert can_fork() == (threading.active_count() == 1)
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.6, 1.0, 1.0))
+    assert not forked.can_fork(), "both cores busy: a copy would take this process's share"
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
     assert not forked.can_fork(), "one core: nothing to gain"
 
 

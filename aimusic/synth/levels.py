@@ -213,6 +213,11 @@ def is_calibrated(name: str, sr: int) -> bool:
     return (name, sr) in _CALIBRATIONS
 
 
+def is_pending(name: str, sr: int) -> bool:
+    """Whether the calibration of ``name`` at ``sr`` is being measured in a copy of this process."""
+    return (name, sr) in _PENDING
+
+
 def remember_calibrations(measured: dict[tuple[str, int], Calibration]) -> None:
     """Keep calibrations measured elsewhere (by :func:`measure_calibrations` in a copy of this process)."""
     for key, value in measured.items():
@@ -298,6 +303,6 @@ def spread(profiles: list[np.ndarray], starts: np.ndarray, weights: np.ndarray, 
 
 
 __all__ = ["FRAME_S", "envelope_at", "frame_length", "frame_power", "gated_level_db", "driven_power",
-           "calibrate_elsewhere", "collect_calibrations", "is_calibrated", "measure_calibration",
+           "calibrate_elsewhere", "collect_calibrations", "is_calibrated", "is_pending", "measure_calibration",
            "measure_calibrations", "note_power", "remember_calibrations", "spread", "stem_level_db",
            "timbre_calibration"]
