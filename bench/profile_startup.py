@@ -13,6 +13,10 @@ the project's ``gunicorn.conf.py`` and stamps gunicorn's hooks, and its log read
 own ``start-up:`` line (:mod:`aimusic.runtime`). Printed: the median of each step, in ms since
 launch and as a duration, with the CPU time of the app build's steps. ``--imports`` also
 lists the packages whose import takes longest (``python -X importtime``, one process).
+``--in-process`` instead takes the app build apart in fresh processes, step by step with the
+project's own functions (the same in older checkouts, which log no ``start-up:`` line): the
+imports by group, the library opened (a fresh one: migrated; one at the head), the model, the
+synthesizer's tables, the styles' renders, the reconciliation and a first ``/health``.
 """
 from __future__ import annotations
 
@@ -121,6 +125,65 @@ def import_report(root: Path, top: int = 15) -> str:
         f"\n| (all {len(totals)} packages) | {sum(totals.values()):.0f} |"
 
 
+_IN_PROCESS = r'''
+import json, os, sys, tempfile, time
+for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ.setdefault(var, "1")
+sys.path.insert(0, os.getcwd())
+steps, last = [], [time.perf_counter(), time.process_time()]
+def done(name):
+    wall, cpu = time.perf_counter(), time.process_time()
+    steps.append((name, (wall - last[0]) * 1e3, (cpu - last[1]) * 1e3))
+    last[:] = [wall, cpu]
+import gunicorn.app.wsgiapp, gunicorn.workers.gthread
+done("gunicorn")
+import flask, sqlalchemy.orm, pydantic
+done("flask, sqlalchemy, pydantic")
+import numpy
+done("numpy")
+import aimusic.library
+done("aimusic.library (alembic before)")
+import aimusic.mastering, aimusic.synth
+done("aimusic.mastering, aimusic.synth (scipy.signal before)")
+import aimusic.web, aimusic.web.server
+done("rest of aimusic.web")
+from aimusic import library
+from aimusic.config import SAMPLE_RATE, Settings
+from aimusic.web import create_app
+settings = Settings.from_env(output_dir=tempfile.mkdtemp())
+library.open_library(settings.resolved_database_url).dispose()
+done("library: a fresh one migrated")
+db = library.open_library(settings.resolved_database_url)
+done("library: opened at the head")
+app = create_app(settings, db=db)
+service = app.extensions["aimusic"]
+done("app")
+info = service.melodist_info()
+service.model_hash()
+done("model")
+from aimusic.synth import warm_up
+warm_up(sr=SAMPLE_RATE)
+done("warm-up: synthesizer tables")
+from aimusic.pipeline import warm_up_styles
+warm_up_styles(info.melodist)
+done("warm-up: every style rendered")
+service.reconcile()
+done("reconcile")
+response = app.test_client().get("/health")
+done(f"first /health ({response.status_code})")
+print(json.dumps(steps))
+'''
+
+
+def in_process(root: Path) -> list[tuple[str, float, float]]:
+    """The app build's steps, wall and CPU ms, in one fresh process of ``root``'s code."""
+    proc = subprocess.run([sys.executable, "-c", _IN_PROCESS], cwd=root, capture_output=True, text=True,
+                          env={**os.environ, "LOG_LEVEL": "WARNING"})
+    if proc.returncode:
+        raise RuntimeError(f"the in-process profile of {root} failed:\n{proc.stderr[-3000:]}")
+    return [tuple(step) for step in __import__("json").loads(proc.stdout.strip().splitlines()[-1])]
+
+
 def main(argv: list[str] | None = None) -> None:
     """Start the server ``--runs`` times and print the medians of every step."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -129,10 +192,27 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--imports", action="store_true", help="also list the slowest imports")
     parser.add_argument("--fresh-library", action="store_true", help="start on an empty output folder")
     parser.add_argument("--no-compile", action="store_true", help="leave the project's bytecode as it is")
+    parser.add_argument("--in-process", action="store_true", help="the app build's steps in fresh processes")
     args = parser.parse_args(argv)
     root = args.root.resolve()
     if not args.no_compile:
         compile_bytecode(root)
+    if args.in_process:
+        in_process(root)                                          # warm the OS cache
+        loads = [os.getloadavg()[0]]
+        runs = []
+        for _ in range(args.runs):
+            runs.append(in_process(root))
+            loads.append(os.getloadavg()[0])
+        print(f"load average {statistics.median(loads):.1f} (from {min(loads):.1f} to {max(loads):.1f}); "
+              f"median of {args.runs} fresh processes of {root}")
+        print("\n| step (one process) | wall ms | CPU ms |\n|---|---:|---:|")
+        for i, (name, _, _) in enumerate(runs[0]):
+            print(f"| {name} | {statistics.median(r[i][1] for r in runs):.0f} | "
+                  f"{statistics.median(r[i][2] for r in runs):.0f} |")
+        total = [sum(step[1] for step in r if "fresh one" not in step[0]) for r in runs]
+        print(f"| (all but the fresh library) | {statistics.median(total):.0f} | |")
+        return
     with tempfile.TemporaryDirectory() as tmp:
         library = None if args.fresh_library else migrated_library(root, Path(tmp))
         loads = [os.getloadavg()[0]]
