@@ -3,8 +3,9 @@
 Each serving process runs ``JOB_THREADS`` runner threads (started after the fork, never in the
 gunicorn master). A runner takes the oldest runnable request from the database (queued, or
 running with a silent runner: its process died), so jobs queued before a restart run after it,
-and any process may finish a job another began. Tracks still take a generation slot, so jobs and
-synchronous requests share one concurrency limit.
+and any process may finish a job another began. An idle runner (nothing was runnable when it
+last looked) takes a request just submitted in its own process without that scan. Tracks still
+take a generation slot, so jobs and synchronous requests share one concurrency limit.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import logging
 import os
 import threading
 import time
+from collections import deque
 from typing import Any
 
 from .. import library
@@ -21,6 +23,7 @@ from .runner import run_item, worker_name
 log = logging.getLogger("aimusic.jobs")
 
 POLL_S = 1.0  # how often an idle runner looks for work queued by another process
+SUBMITTED_MAX = 1000  # requests submitted here that an idle runner may take without a scan
 
 
 class EmbeddedQueue:
@@ -35,6 +38,7 @@ class EmbeddedQueue:
         self._threads: list[threading.Thread] = []
         self._pid = os.getpid()
         self._lock = threading.Lock()
+        self._submitted: deque[tuple[str, int]] = deque(maxlen=SUBMITTED_MAX)
 
     def start(self) -> None:
         """Start the runner threads in this process (idempotent; again after a fork)."""
@@ -42,6 +46,7 @@ class EmbeddedQueue:
             if self._pid != os.getpid():  # forked: the parent's threads did not come along
                 self._threads, self._pid = [], os.getpid()
                 self._wake, self._stop = threading.Event(), threading.Event()
+                self._submitted = deque(maxlen=SUBMITTED_MAX)
             if self._threads or self.service.settings.job_threads <= 0:
                 return
             for n in range(self.service.settings.job_threads):
@@ -58,8 +63,10 @@ class EmbeddedQueue:
         self._threads = []
 
     def submit(self, job_id: str, indices: range | list[int] = range(1)) -> None:
-        """The job's rows are committed: wake a runner here (runners elsewhere poll)."""
+        """The job's rows are committed: hand its requests to a runner here (runners elsewhere poll)."""
         self.start()
+        if self._threads:
+            self._submitted.extend((job_id, index) for index in indices)
         self._wake.set()
 
     def health(self) -> tuple[bool, str | None]:
@@ -69,16 +76,25 @@ class EmbeddedQueue:
     def _loop(self) -> None:
         settings = self.service.settings
         settle_at = 0.0
+        ran = False
         while not self._stop.is_set():
-            try:
-                # Cancelled jobs whose runner died: once a poll, not on every wake (a write transaction).
-                if time.monotonic() >= settle_at:
-                    library.jobs.settle_abandoned(self.service.db, stale_s=settings.job_stale_s)
-                    settle_at = time.monotonic() + POLL_S
-                items = library.jobs.runnable_items(self.service.db, stale_s=settings.job_stale_s)
-            except Exception as exc:  # database down: try again later
-                log.error("job runner cannot read the queue: %s", exc)
-                items = []
+            items: list[tuple[str, int]] = []
+            if not ran:  # idle: nothing was runnable when it last looked, so a request just submitted is the oldest
+                try:
+                    items = [self._submitted.popleft()]
+                except IndexError:
+                    pass
+            submitted = bool(items)
+            if not items:
+                self._submitted.clear()  # the scan finds them, in the database's order (oldest job first)
+                try:
+                    # Cancelled jobs whose runner died: once a poll, not on every wake (a write transaction).
+                    if time.monotonic() >= settle_at:
+                        library.jobs.settle_abandoned(self.service.db, stale_s=settings.job_stale_s)
+                        settle_at = time.monotonic() + POLL_S
+                    items = library.jobs.runnable_items(self.service.db, stale_s=settings.job_stale_s)
+                except Exception as exc:  # database down: try again later
+                    log.error("job runner cannot read the queue: %s", exc)
             ran = False
             for job_id, index in items:
                 if self._stop.is_set():
@@ -88,7 +104,7 @@ class EmbeddedQueue:
                 except Exception:
                     log.exception("job %s request %d failed unexpectedly", job_id, index)
                     _fail(self.service, job_id)
-            if not ran:
+            if not ran and not submitted:  # (a submitted request another runner took: look again at once)
                 self._wake.wait(POLL_S)
                 self._wake.clear()
 
