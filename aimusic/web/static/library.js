@@ -71,8 +71,12 @@ function addTrack(track, where) {
   if (tracks.has(track.id)) return;  // already shown (a page can overlap a track just made)
   tracks.set(track.id, track);
   const row = renderTrack(track);
-  if (where === "top") $("tracks").prepend(row);
-  else $("tracks").append(row);
+  if (where === "top") {
+    // Newest first whatever order tracks arrive in: jobs followed by a stream and jobs polled
+    // learn of their ends in either order, and a job's tracks can finish within milliseconds.
+    const older = [...$("tracks").children].find((r) => (tracks.get(r.dataset.id)?.created_at ?? "") < track.created_at);
+    $("tracks").insertBefore(row, older ?? null);
+  } else $("tracks").append(row);
   updateEmpty();
 }
 
