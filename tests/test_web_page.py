@@ -472,11 +472,12 @@ def test_batch_shows_rising_progress_and_its_tracks_join_the_library_as_they_fin
     open_page(page)
     page.evaluate(RECORD_JOB)
     rows_before = page.locator("#tracks > li").count()
-    queued = start_batch(page, "jazz", 2, 3, seed=51)
+    # Tracks long enough that the bar is seen between its ends (a 2 s track takes a tenth of a second).
+    queued = start_batch(page, "jazz", 12, 3, seed=51)
     assert queued["requests"] == 3
     bar = job_row(page, queued["id"]).get_by_role("progressbar", name="Progress of Batch of 3 tracks", exact=False)
     bar.wait_for()
-    assert "Jazz · 2 s · seeds 51–53" in job_row(page, queued["id"]).text_content()
+    assert "Jazz · 12 s · seeds 51–53" in job_row(page, queued["id"]).text_content()
     wait_job_status(page, queued["id"], "done")
 
     seen = page.evaluate("window.jobSeen")
