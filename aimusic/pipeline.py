@@ -9,8 +9,8 @@ from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
+from .blas import one_thread
 from .compose.arrange import compose, melody_start
 from .compose.melody_context import Melodist
 from .compose.planner import SongPlan, plan_song
@@ -92,7 +92,7 @@ def generate(request: GenerationRequest, melodist: Melodist, *, sample_rate: int
     # steps one note at a time), and a BLAS pool spinning up threads for each of them costs
     # far more than it saves, ten times more when the other core is busy. Parallelism comes
     # from serving several requests at once.
-    with threadpool_limits(limits=1):
+    with one_thread():
         t0 = time.perf_counter()
         plan, score = _plan_and_score(request, style, melodist, seed=seed, timings=timings)
         t2 = time.perf_counter()
@@ -201,7 +201,7 @@ def compose_piece(request: GenerationRequest, melodist: Melodist) -> tuple[SongP
     request = with_primer_defaults(request)
     style = request_style(request)
     seed = resolve_seed(request.seed)
-    with threadpool_limits(limits=1):
+    with one_thread():
         plan, score = _plan_and_score(request, style, melodist, seed=seed)
     return plan, score, seed
 

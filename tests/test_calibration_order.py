@@ -14,3 +14,14 @@ def test_calibration_does_not_depend_on_the_callers_thread_pool():
         single = timbre_calibration.__wrapped__("overdrive_guitar", 44100)
     assert free[0] == single[0] and free[1] == single[1]
     assert np.array_equal(free[2], single[2])
+
+
+def test_one_blas_thread_inside_a_render_as_with_threadpool_limits():
+    from threadpoolctl import threadpool_info
+
+    from aimusic.blas import one_thread
+
+    with one_thread():
+        assert all(lib["num_threads"] == 1 for lib in threadpool_info() if lib["user_api"] == "blas")
+    with one_thread():   # again, with the controller kept from the first time
+        assert all(lib["num_threads"] == 1 for lib in threadpool_info() if lib["user_api"] == "blas")

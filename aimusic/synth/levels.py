@@ -16,8 +16,8 @@ from collections import OrderedDict
 from functools import lru_cache
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
+from ..blas import one_thread
 from ..forked import Forked, ForkedError
 from .guitar import amp_shape, drive_gain
 from .instruments import Timbre, get_timbre
@@ -196,7 +196,7 @@ def measure_calibration(name: str, sr: int) -> Calibration:
     """:func:`timbre_calibration` measured now, whatever is kept."""
     # Measured with one BLAS thread, as every render runs: a multi-threaded sum rounds differently,
     # and the calibration must not depend on who asked first (a server's warm-up or a render).
-    with threadpool_limits(limits=1):
+    with one_thread():
         return _calibrate(name, sr)
 
 
