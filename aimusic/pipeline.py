@@ -206,7 +206,7 @@ def compose_piece(request: GenerationRequest, melodist: Melodist) -> tuple[SongP
     return plan, score, seed
 
 
-WARM_UP_SECONDS = 2.0   # one bar of every style: all of its code runs once; longer renders fill more cache
+WARM_UP_SECONDS = 1.0   # the first second of every style: all of its code runs once; longer renders fill more cache
 
 
 def warm_up_styles(melodist: Melodist, *, seconds: float = WARM_UP_SECONDS, sample_rate: int = SAMPLE_RATE) -> float:
@@ -216,8 +216,8 @@ def warm_up_styles(melodist: Melodist, *, seconds: float = WARM_UP_SECONDS, samp
     style's filters designed, its drum kit's untuned hits and first notes rendered, lazy
     imports (NumPy's ``ma``), first calls. A server does this once, before it forks its
     workers, which then share the warm caches. The caches are keyed by content, so later
-    tracks are unchanged by it. Two seconds (one bar) do as much for a first track of 30 s
-    as six did, for half the time (``bench/STARTUP.md``): what a later track has and a first
+    tracks are unchanged by it. One second does as much for a first track of 30 s as six
+    did, for a third of the time (``bench/STARTUP.md``): what a later track has and a first
     one lacks is the notes and drum hits of its own key and tempo, which no short render has.
     """
     t0 = time.perf_counter()
