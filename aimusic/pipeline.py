@@ -216,9 +216,10 @@ def warm_up_styles(melodist: Melodist, *, seconds: float = WARM_UP_SECONDS, samp
     style's filters designed, its drum kit's untuned hits and first notes rendered, lazy
     imports (NumPy's ``ma``), first calls. A server does this once, before it forks its
     workers, which then share the warm caches. The caches are keyed by content, so later
-    tracks are unchanged by it. One second does as much for a first track of 30 s as six
-    did, for a third of the time (``bench/STARTUP.md``): what a later track has and a first
-    one lacks is the notes and drum hits of its own key and tempo, which no short render has.
+    tracks are unchanged by it. One second does about as much for a first track of 30 s as
+    six did (within a few percent, ``bench/STARTUP.md``), for a third of the time: what a
+    later track has and a first one lacks is the notes and drum hits of its own key and tempo,
+    which no short render has.
     """
     t0 = time.perf_counter()
     amped = amped_timbres()
