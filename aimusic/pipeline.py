@@ -24,7 +24,7 @@ from .primer import Primer, interval_to, place_primer
 from .mix import render_mix
 from .score import Score
 from .styles import STYLES, StyleSpec, get_style
-from .synth import amped_timbres, collect_calibrations
+from .synth import amped_timbres, collect_tables
 
 MAX_SEED = 2**32 - 1
 MIN_TEMPO, MAX_TEMPO = 40, 240
@@ -228,5 +228,5 @@ def warm_up_styles(melodist: Melodist, *, seconds: float = WARM_UP_SECONDS, samp
     order = sorted(STYLES, key=lambda name: any(i in amped for part in STYLES[name].parts for i in part.instruments))
     for name in order:
         generate(GenerationRequest(style=name, duration=seconds, seed=0), melodist, sample_rate=sample_rate)
-    collect_calibrations()
+    collect_tables()
     return (time.perf_counter() - t0) * 1e3

@@ -10,7 +10,7 @@ import pytest
 from aimusic import forked
 from aimusic.forked import Forked, ForkedError, can_fork
 from aimusic import synth
-from aimusic.synth import levels
+from aimusic.synth import levels, tables, voice
 from aimusic.synth.instruments import TIMBRES
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
@@ -72,34 +72,60 @@ def test_a_copy_only_where_it_gains_and_is_safe(monkeypatch):
     assert not forked.can_fork(), "one core: nothing to gain"
 
 
-@pytest.mark.parametrize("copy_fails", [False, True])
-def test_the_warm_up_calibrates_every_timbre_as_a_render_would(monkeypatch, copy_fails):
+@pytest.fixture
+def fresh_tables(monkeypatch):
+    """No calibration, noise table or pending copy kept yet (as in a new process)."""
     monkeypatch.setattr(levels, "_CALIBRATIONS", {})
-    monkeypatch.setattr(levels, "_PENDING", {})
+    monkeypatch.setattr(voice, "_NOISE_TABLES", {})
+    monkeypatch.setattr(tables, "_PENDING", {})
+
+
+def _calibrated() -> set[str]:
+    return {name for name, _ in levels._CALIBRATIONS}
+
+
+def _pending(kind: str) -> set:
+    return {key[1:] for key in tables._PENDING if key[0] == kind}
+
+
+@pytest.mark.parametrize("copy_fails", [False, True])
+def test_the_warm_up_calibrates_every_timbre_as_a_render_would(monkeypatch, fresh_tables, copy_fails):
     monkeypatch.setattr(synth, "can_fork", lambda: True)
     if copy_fails:                      # what the copy runs raises: those are measured here when asked for
-        monkeypatch.setattr(levels, "measure_calibrations", lambda names, sr: _fail())
+        monkeypatch.setattr(synth, "measure_calibrations", lambda names, sr: _fail())
     synth.warm_up(sr=44100)
-    pending = {name for name, _ in levels._PENDING}
+    pending = {name for name, _ in _pending("calibration")}
     assert pending == set(sorted(synth.amped_timbres())[:-1]), "the guitars but one, measured meanwhile"
-    assert {name for name, _ in levels._CALIBRATIONS} == set(TIMBRES) - pending
+    assert _calibrated() == set(TIMBRES) - pending
+    assert len(voice._NOISE_TABLES) == len(voice.noise_bands())
     crest, colour, curve = levels.timbre_calibration("clean_guitar", 44100)   # waits for the copy
-    assert not levels._PENDING
-    assert {name for name, _ in levels._CALIBRATIONS} == (set(TIMBRES) - pending) | ({"clean_guitar"} if copy_fails
-                                                                                     else pending)
+    assert not tables._PENDING
+    assert _calibrated() == (set(TIMBRES) - pending) | ({"clean_guitar"} if copy_fails else pending)
     for name, (crest, colour, curve) in [("clean_guitar", (crest, colour, curve)),
                                          ("piano", levels.timbre_calibration("piano", 44100))]:
         here = levels.measure_calibration(name, 44100)
         assert crest == here[0] and colour == here[1] and np.array_equal(curve, here[2])
 
 
-def test_a_fork_collects_the_calibrations_being_measured_first(monkeypatch):
-    monkeypatch.setattr(levels, "_CALIBRATIONS", {})
-    monkeypatch.setattr(levels, "_PENDING", {})
-    levels.calibrate_elsewhere(["crunch_guitar"], 44100)
-    assert levels._PENDING
+def test_a_start_has_every_table_built_by_a_copy_and_the_warm_up_collects_them(monkeypatch, fresh_tables):
+    monkeypatch.setattr(synth, "can_fork", lambda: True)
+    synth.start_warm_up(sr=44100)                 # what gunicorn.conf.py does when it is read
+    assert {name for name, _ in _pending("calibration")} == set(TIMBRES)
+    assert {(lo, hi) for lo, hi, _ in _pending("noise")} == set(voice.noise_bands())
+    synth.warm_up(sr=44100)                       # finds them all being built: builds nothing itself
+    assert not _calibrated() and not voice._NOISE_TABLES and tables._PENDING
+    band = voice.noise_bands()[0]
+    table = voice._noise_table(*band, 44100)      # the first read collects the copy's answer
+    assert not tables._PENDING and _calibrated() == set(TIMBRES)
+    assert not table.flags.writeable and np.array_equal(table, voice.build_noise_table(*band, 44100))
+    assert len(voice._NOISE_TABLES) == len(voice.noise_bands())
+
+
+def test_a_fork_collects_the_tables_being_built_first(fresh_tables):
+    synth._build_elsewhere(["crunch_guitar"], [], 44100)
+    assert tables._PENDING
     pid = os.fork()                     # as gunicorn forks a worker
     if pid == 0:
-        os._exit(0 if not levels._PENDING and levels.is_calibrated("crunch_guitar", 44100) else 1)
+        os._exit(0 if not tables._PENDING and levels.is_calibrated("crunch_guitar", 44100) else 1)
     assert os.waitpid(pid, 0)[1] == 0, "the child inherits them collected"
-    assert not levels._PENDING and levels.is_calibrated("crunch_guitar", 44100)
+    assert not tables._PENDING and levels.is_calibrated("crunch_guitar", 44100)

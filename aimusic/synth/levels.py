@@ -9,8 +9,6 @@ cabinet, rotary) is accounted for by a per-timbre calibration measured once per 
 """
 from __future__ import annotations
 
-import logging
-import os
 import threading
 from collections import OrderedDict
 from functools import lru_cache
@@ -18,12 +16,10 @@ from functools import lru_cache
 import numpy as np
 
 from ..blas import one_thread
-from ..forked import Forked, ForkedError
+from . import tables
 from .guitar import amp_shape, drive_gain
 from .instruments import Timbre, get_timbre
 from .voice import is_muted, midi_to_hz, note_samples, partial_table, render_note
-
-log = logging.getLogger(__name__)
 
 FRAME_S = 0.05          # level frames (as the mix's stem level)
 GATE_DB = -45.0         # frames this far below the loudest do not count
@@ -166,8 +162,6 @@ DRIVE_GRID = np.geomspace(1e-3, 1e3, 241)   # input RMS / clip level, for the dr
 
 Calibration = tuple[float, float, np.ndarray]
 _CALIBRATIONS: dict[tuple[str, int], Calibration] = {}   # by (timbre, rate): a few dozen at most
-_PENDING: dict[tuple[str, int], Forked] = {}             # being measured in a copy of this process
-_PENDING_LOCK = threading.Lock()
 
 
 def timbre_calibration(name: str, sr: int) -> Calibration:
@@ -179,13 +173,14 @@ def timbre_calibration(name: str, sr: int) -> Calibration:
     the mean square of the amplifier's output (:func:`~aimusic.synth.guitar.amp_shape`) for
     the note's waveform at unit RMS, scaled to each RMS of :data:`DRIVE_GRID` (saturation
     squeezes loud frames, so the drive's effect on the level depends on each frame's level).
-    Kept once measured (or once :func:`remember_calibrations` was given it).
+    Kept once measured (or once :func:`remember_calibrations` was given it: a copy of this
+    process may be measuring it, :mod:`.tables`).
     """
     key = (name, sr)
     found = _CALIBRATIONS.get(key)
     if found is None:
-        if key in _PENDING:
-            collect_calibrations()
+        if tables.is_pending(("calibration", name, sr)):
+            tables.collect()
             found = _CALIBRATIONS.get(key)
         if found is None:
             found = _CALIBRATIONS.setdefault(key, measure_calibration(name, sr))
@@ -213,45 +208,13 @@ def is_calibrated(name: str, sr: int) -> bool:
     return (name, sr) in _CALIBRATIONS
 
 
-def is_pending(name: str, sr: int) -> bool:
-    """Whether the calibration of ``name`` at ``sr`` is being measured in a copy of this process."""
-    return (name, sr) in _PENDING
-
-
 def remember_calibrations(measured: dict[tuple[str, int], Calibration]) -> None:
     """Keep calibrations measured elsewhere (by :func:`measure_calibrations` in a copy of this process)."""
     for key, value in measured.items():
         _CALIBRATIONS.setdefault(key, value)
 
 
-def calibrate_elsewhere(names: list[str], sr: int) -> None:
-    """Start measuring ``names`` in a forked copy of this process (:class:`aimusic.forked.Forked`).
-
-    The process goes on meanwhile; the calibrations are collected when one of them is first
-    asked for, or by :func:`collect_calibrations`, at the latest before this process forks
-    again (so a gunicorn worker never inherits one half-collected).
-    """
-    helper = Forked(measure_calibrations, list(names), sr)
-    with _PENDING_LOCK:
-        for name in names:
-            _PENDING[(name, sr)] = helper
-
-
-def collect_calibrations() -> None:
-    """Wait for the calibrations being measured elsewhere and keep them (those that failed are measured here later)."""
-    with _PENDING_LOCK:
-        helpers = list(dict.fromkeys(_PENDING.values()))
-        _PENDING.clear()
-        for helper in helpers:
-            try:
-                remember_calibrations(helper.result())
-            except ForkedError as exc:
-                log.warning("calibrations measured in process %d failed (%s); they are measured here instead",
-                            helper.pid, exc)
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(before=collect_calibrations)
+tables.keep_with("calibration", remember_calibrations)
 
 
 def _calibrate(name: str, sr: int) -> tuple[float, float, np.ndarray]:
@@ -303,6 +266,5 @@ def spread(profiles: list[np.ndarray], starts: np.ndarray, weights: np.ndarray, 
 
 
 __all__ = ["FRAME_S", "envelope_at", "frame_length", "frame_power", "gated_level_db", "driven_power",
-           "calibrate_elsewhere", "collect_calibrations", "is_calibrated", "is_pending", "measure_calibration",
-           "measure_calibrations", "note_power", "remember_calibrations", "spread", "stem_level_db",
-           "timbre_calibration"]
+           "is_calibrated", "measure_calibration", "measure_calibrations", "note_power", "remember_calibrations",
+           "spread", "stem_level_db", "timbre_calibration"]

@@ -6,6 +6,7 @@ from functools import lru_cache
 import numpy as np
 from .. import dsp
 
+from . import tables
 from .additive import BLOCK, adsr, audible_partials, raised_cosine, sum_partials, time_warp
 from .guitar import string_comb
 from .instruments import TIMBRES, Timbre
@@ -28,9 +29,11 @@ def _bandpass(lo: float, hi: float, sr: int) -> np.ndarray:
     return dsp.butter(2, [lo, hi], btype="bandpass", fs=sr, output="sos")
 
 
-@lru_cache(maxsize=32)
-def _noise_table(lo: float, hi: float, sr: int) -> np.ndarray:
-    """Unit-RMS band-passed noise, built once per band (a fixed seed: it is a wavetable)."""
+_NOISE_TABLES: dict[tuple[float, float, int], np.ndarray] = {}   # by (low, high, rate): one per band of a timbre
+
+
+def build_noise_table(lo: float, hi: float, sr: int) -> np.ndarray:
+    """Unit-RMS band-passed noise of the band ``lo``-``hi`` Hz (a fixed seed: it is a wavetable), read-only."""
     white = np.random.default_rng(NOISE_TABLE_SEED).standard_normal(int(NOISE_TABLE_S * sr))
     band = dsp.sosfilt(_bandpass(lo, hi, sr), white)
     band = (band / np.std(band)).astype(np.float32)
@@ -38,13 +41,58 @@ def _noise_table(lo: float, hi: float, sr: int) -> np.ndarray:
     return band
 
 
-def warm_up(*, sr: int) -> None:
-    """Build every timbre's noise tables now (a server calls this once, before forking)."""
+def _noise_table(lo: float, hi: float, sr: int) -> np.ndarray:
+    """The noise table of a band, built once per process (or by a copy of it, :mod:`.tables`)."""
+    key = (lo, hi, sr)
+    table = _NOISE_TABLES.get(key)
+    if table is None:
+        if tables.is_pending(("noise", *key)):
+            tables.collect()
+            table = _NOISE_TABLES.get(key)
+        if table is None:
+            table = _NOISE_TABLES.setdefault(key, build_noise_table(lo, hi, sr))
+    return table
+
+
+def noise_bands() -> list[tuple[float, float]]:
+    """The bands of every timbre's noise and transient, each once."""
+    bands = []
     for timbre in TIMBRES.values():
         if timbre.noise:
-            _noise_table(float(timbre.noise_band[0]), float(timbre.noise_band[1]), sr)
+            bands.append((float(timbre.noise_band[0]), float(timbre.noise_band[1])))
         if timbre.transient:
-            _noise_table(float(timbre.transient_band[0]), float(timbre.transient_band[1]), sr)
+            bands.append((float(timbre.transient_band[0]), float(timbre.transient_band[1])))
+    return list(dict.fromkeys(bands))
+
+
+def has_noise_table(lo: float, hi: float, sr: int) -> bool:
+    """Whether the table of that band is built, or being built by a copy of this process."""
+    return (lo, hi, sr) in _NOISE_TABLES or tables.is_pending(("noise", lo, hi, sr))
+
+
+def build_noise_tables(bands: list[tuple[float, float]], sr: int) -> dict[tuple[float, float, int], np.ndarray]:
+    """:func:`build_noise_table` of each band, by (low, high, rate)."""
+    return {(lo, hi, sr): build_noise_table(lo, hi, sr) for lo, hi in bands}
+
+
+def remember_noise_tables(built: dict[tuple[float, float, int], np.ndarray]) -> None:
+    """Keep noise tables built elsewhere (by :func:`build_noise_tables` in a copy of this process)."""
+    for key, table in built.items():
+        table.setflags(write=False)
+        _NOISE_TABLES.setdefault(key, table)
+
+
+tables.keep_with("noise", remember_noise_tables)
+
+
+def warm_up(*, sr: int) -> None:
+    """Build every timbre's noise tables now (a server calls this once, before forking).
+
+    Those a copy of this process is building are left to it (collected when first read).
+    """
+    for lo, hi in noise_bands():
+        if not has_noise_table(lo, hi, sr):
+            _noise_table(lo, hi, sr)
 
 
 def band_noise(n: int, band: tuple[float, float], *, sr: int, rng: np.random.Generator) -> np.ndarray:
