@@ -289,8 +289,10 @@ async function connect() {
   showError("");
   try {
     if (!state.styles.length) await loadStyles();
+    const epoch = state.epoch;
+    const running = await runningJobs();  // jobs.js: before the page, so no track falls between
     await loadPage();
-    resumeJobs();  // jobs.js: this key's jobs still running, followed again (reports its own errors)
+    if (epoch === state.epoch) followJobs(running);
   } catch (err) {
     setBusy(false);
     if (err.status === 401) return keyRejected(err.message);

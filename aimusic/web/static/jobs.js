@@ -250,18 +250,23 @@ function clearJobs() {
 }
 
 // After the library loaded: show the jobs of this key still queued or running, oldest at the bottom.
-async function resumeJobs() {
-  const epoch = state.epoch;
+// This key's jobs still running, asked for before the library's first page is loaded: a track a
+// job finishes in between is then in that page, not lost between the two answers (the job's
+// tracks known here are taken as shown). A refused key is the caller's to report.
+async function runningJobs() {
   try {
     const { jobs } = await (await api("/api/jobs?limit=100")).json();
-    if (epoch !== state.epoch) return;
-    for (const job of jobs.reverse()) {
-      if (ACTIVE.has(job.status) && !jobViews.has(job.id)) showJob(job);
-    }
+    return jobs.filter((job) => ACTIVE.has(job.status)).reverse();
   } catch (err) {
-    if (err.status === 401) return keyRejected(err.message);
+    if (err.status === 401) throw err;
     showError("Could not load the background jobs: " + err.message);
+    return [];
   }
+}
+
+// Follow the jobs runningJobs() found, each once.
+function followJobs(jobs) {
+  for (const job of jobs) if (!jobViews.has(job.id)) showJob(job);
 }
 
 // --- the form ------------------------------------------------------------------------------------
