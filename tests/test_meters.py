@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from aimusic.analysis import estimate_tempo
+from aimusic.compose.blues import GRACE_BEATS
 from aimusic.compose.markov import MarkovMelodist
 from aimusic.config import DEFAULT_MODEL_PATH
 from aimusic.model.melodist import load_model_melodist
@@ -82,3 +83,24 @@ def test_the_beat_tracker_hears_six_eight_in_dotted_quarters(tempo: int, seed: i
                      MODEL)
     heard = estimate_tempo(track.audio, sr=track.sample_rate)
     assert heard == pytest.approx(tempo, rel=0.04), f"classical 6/8 at {tempo} heard as {heard:.1f}"
+
+
+@pytest.mark.parametrize("tempo, seed", [(60, 2), (64, 3), (66, 1), (72, 6), (80, 5)])
+def test_the_beat_tracker_hears_a_slow_blues_in_dotted_quarters(tempo: int, seed: int) -> None:
+    track = generate(GenerationRequest(style="blues", duration=20.0, tempo=tempo, seed=seed, time_signature="12/8"),
+                     MODEL)
+    heard = estimate_tempo(track.audio, sr=track.sample_rate)
+    assert heard == pytest.approx(tempo, rel=0.04), f"blues 12/8 at {tempo} heard as {heard:.1f}"
+
+
+@pytest.mark.parametrize("style, ts", [("blues", "12/8"), ("classical", "6/8"), ("ambient", "6/8")])
+def test_a_compound_melody_never_ties_across_a_pulse_from_inside_one(style: str, ts: str) -> None:
+    for seed in (1, 2, 3):
+        track = generate(GenerationRequest(style=style, duration=30.0, seed=seed, time_signature=ts), MODEL)
+        notes = track.score.track("melody").notes
+        for before, note in zip(notes, notes[1:-1]):       # the last one rings with the final chord
+            start = before.start if before.length <= GRACE_BEATS + 0.03 else note.start   # a blue note's grace
+            into = start % 1.5                               # humanised: a few hundredths off the grid
+            if 0.1 < into < 1.4:
+                assert note.start + note.length <= start - into + 1.5 + 0.1, \
+                    f"{style} {ts} seed {seed}: a note at beat {note.start:.2f} runs over the next pulse"

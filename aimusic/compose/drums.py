@@ -40,10 +40,10 @@ GROOVES: dict[str, dict[int, str]] = {
     "jazz_waltz": {RIDE: "x...x.o.x.o.", PEDAL_HAT: "....x...x...", KICK: "g..........."},
     "jazz_waltz_kick": {RIDE: "x...x.o.x.o.", PEDAL_HAT: "....x...x...", KICK: "g.......g.o.",
                         SIDE_STICK: "........o..."},
-    # 12/8 slow blues, eighth steps: the hat on every triplet (the pulse strong, the middle one a ghost),
+    # 12/8 slow blues, eighth steps: the hat on every triplet (the pulse strong, the other two ghosts),
     # the kick on every pulse, the snare on pulses two and four: a tracker hears the dotted quarters.
-    "slow_blues": {CLOSED_HAT: "xgoxgoxgoxgo", SNARE: "...x.....x..", KICK: "x..x..x..x.g"},
-    "slow_blues_ride": {RIDE: "xgoxgoxgoxgo", SNARE: "...x.....x.g", KICK: "x..x.gx..x.."},
+    "slow_blues": {CLOSED_HAT: "xggxggxggxgg", SNARE: "...x.....x..", KICK: "x..x..x..x.g"},
+    "slow_blues_ride": {RIDE: "xggxggxggxgg", SNARE: "...x.....x.g", KICK: "x..x.gx..x.."},
 }
 
 # What a low-energy bar keeps: timekeeping only, for intros and breakdowns.

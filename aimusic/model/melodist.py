@@ -20,6 +20,7 @@ from ..score import Note
 from ..theory import fold_into, nearest_pitch_with_class
 from .events import (BOS_DUR, BOS_PITCH, DURATIONS, N_PITCH, REST, STYLES, chord_features, duration_index,
                      meter_index, mode_index, pitch_from_index, pitch_index, position_index, style_index)
+from .melody_stats import beat_ticks
 from .sample import NumpyMelodyStepper, nucleus_sample
 from .weights import WeightsUnavailable, load_weights
 
@@ -30,6 +31,18 @@ NATURAL_CENTER = 67      # MIDI pitch near the middle of the training melodies
 _DUR_TICKS = np.array(DURATIONS)
 _LOG_DUR = np.log(_DUR_TICKS / 12.0)     # note lengths in octaves of a quarter
 ENERGY_LEAN = 3.0        # logit per octave of length per unit of energy away from the middle
+
+
+def within_pulse(fits: np.ndarray, into: int, pulse: int, left: int) -> np.ndarray:
+    """The lengths of ``fits`` a note ``into`` ticks past a compound meter's pulse may take.
+
+    A note that starts on a dotted quarter may last as long as it likes; one that starts
+    inside it ends on the next pulse at the latest (or with the span): the line never ties
+    across a pulse from inside one, the hemiola that makes a 12/8 lead read as 3/4 or a
+    tracker hear its quarter notes. Where nothing would be left, ``fits`` is kept.
+    """
+    ruled = fits & ((into == 0) | (into + _DUR_TICKS <= pulse) | (_DUR_TICKS == left))
+    return ruled if ruled.any() else fits
 
 
 class ModelMelodist:
@@ -73,6 +86,8 @@ class ModelMelodist:
         if fold:
             allowed[:] = True
         busy = 0.0 if context.energy is None else ENERGY_LEAN * (context.energy - 0.5)
+        pulse = beat_ticks(context.time_signature)
+        pulse = pulse if pulse != tpb else 0        # a compound meter's dotted quarter, in ticks
         uniforms = rng.random(2 * total + 2)      # enough for a pitch and a duration per tick
         state = self.stepper.initial_state()
         prev_p, prev_d, t, k = BOS_PITCH, BOS_DUR, 0, 0
@@ -94,8 +109,11 @@ class ModelMelodist:
             d_logits = self.stepper.duration_logits(state, p)
             if busy:   # an asked energy leans the line toward shorter (or longer) notes
                 d_logits = d_logits - busy * _LOG_DUR
+            fits = _DUR_TICKS <= total - t
+            if pulse:
+                fits = within_pulse(fits, (start_tick + t) % pulse, pulse, total - t)
             d = nucleus_sample(d_logits, uniforms[k + 1], temperature=temperature, top_p=self.top_p,
-                               allowed=_DUR_TICKS <= total - t)
+                               allowed=fits)
             k += 2
             length = int(DURATIONS[d])
             if p != REST:
