@@ -22,7 +22,7 @@ def _figures(style: str, energy: float, seed: int) -> tuple[float, int]:
 
 
 @pytest.mark.parametrize("style", ["classical", "jazz", "rock", "blues", "electronic", "ambient"])
-@pytest.mark.parametrize("seed", [12])
+@pytest.mark.parametrize("seed", [12, 3])
 def test_onset_rate_and_notes_rise_with_energy(style: str, seed: int) -> None:
     rates, notes = zip(*(_figures(style, e, seed) for e in LEVELS))
     assert notes[0] < notes[1] < notes[2], f"{style} notes {notes}"

@@ -36,6 +36,8 @@ GROOVES: dict[str, dict[int, str]] = {
                     CLAP: "....x.......x...", SNARE: "...........g..g."},
     "house_sparse": {KICK: "x...x...x...x...", OPEN_HAT: "......o.......o."},
     "shuffle_drive": {CLOSED_HAT: "x.x.x.x.x.x.x.x.", SNARE: "..g.x.g...g.x.g.", KICK: "x.....x.x.....x."},
+    "shuffle_quarters": {RIDE: "x...o...x...o...", PEDAL_HAT: "....x.......x...", KICK: "g.......g.......",
+                         SNARE: "....o.......o..."},
     # 3/4 jazz waltz, sixteenth steps: the ride on every beat and the and of two and three.
     "jazz_waltz": {RIDE: "x...x.o.x.o.", PEDAL_HAT: "....x...x...", KICK: "g..........."},
     "jazz_waltz_kick": {RIDE: "x...x.o.x.o.", PEDAL_HAT: "....x...x...", KICK: "g.......g.o.",

@@ -4,9 +4,10 @@ Rock, jazz and electronic already thin out and fill up with their sections' leve
 keep time only, power chords ring or chug, comping answers more). A classical keyboard, an
 ambient bed and a blues band need another figure to sound calmer or busier: broken chords in
 quarters or in sixteenths instead of eighths, a shimmer of eighths over the pad, a drone
-re-struck each half bar, the piano's triplet comping relaxed into swung eighths; and at a
-high level the drums of rock, electronic and blues drive harder, and a calm electronic track
-keeps only its kick, off-beat hats and clap (:data:`ENERGY_GROOVES`).
+re-struck each half bar, the piano's triplet comping relaxed into swung eighths, a house
+track's off-beat stabs struck once per chord instead; and at a high level the drums of rock,
+electronic and blues drive harder, while a calm electronic track keeps only its kick and two
+open hats a bar, and a calm blues only the ride on the beat (:data:`ENERGY_GROOVES`).
 :data:`ENERGY_PARTS` says which pattern replaces which, per style and energy band; a pattern
 a meter chose (a waltz, a 6/8 figure) is never replaced.
 """
@@ -61,6 +62,16 @@ def pulsed_drone(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], bea
     return notes
 
 
+def chord_stabs(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beats_per_bar: int,
+                energy: float, rng: np.random.Generator) -> list[Note]:
+    """A calm house track's chords: struck once at each change, with the kick, and left to ring."""
+    vel = 0.45 + 0.35 * energy
+    notes: list[Note] = []
+    for span in spans:
+        notes += _chord_notes(voice_chord(span.chord, register, voices=3), span.start, min(span.length, 1.5), vel)
+    return notes
+
+
 def swung_chords(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beats_per_bar: int,
                  energy: float, rng: np.random.Generator) -> list[Note]:
     """Blues piano laid back: a chord on each beat and on the swung "and" of two and four."""
@@ -78,13 +89,14 @@ def swung_chords(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], bea
 
 ENERGY_PATTERNS: Mapping[str, PatternFn] = MappingProxyType({
     "arpeggio_quarters": arpeggio_quarters, "arpeggio_sixteenths": arpeggio_sixteenths, "shimmer": shimmer,
-    "pulsed_drone": pulsed_drone, "swung_chords": swung_chords,
+    "pulsed_drone": pulsed_drone, "swung_chords": swung_chords, "chord_stabs": chord_stabs,
 })
 # style -> band -> {pattern the style has: pattern at that energy}; bands "low" (< LOW) and "high" (> HIGH).
 ENERGY_PARTS: Mapping[str, Mapping[str, Mapping[str, str]]] = MappingProxyType({
     "classical": {"low": {"arpeggio": "arpeggio_quarters"}, "high": {"arpeggio": "arpeggio_sixteenths"}},
     "ambient": {"high": {"sustained_high": "shimmer", "drone": "pulsed_drone"}},
     "blues": {"low": {"comp_triplet": "swung_chords"}},
+    "electronic": {"low": {"stabs": "chord_stabs"}},
 })
 
 # style -> band -> {role: the instruments the seed chooses from} where a figure needs its own attack.
@@ -93,7 +105,8 @@ ENERGY_INSTRUMENTS: Mapping[str, Mapping[str, Mapping[str, tuple[str, ...]]]] = 
 })
 # style -> band -> the grooves its drums choose from at that asked energy.
 ENERGY_GROOVES: Mapping[str, Mapping[str, tuple[str, ...]]] = MappingProxyType({
-    "rock": {"high": ("rock_drive", "rock_drive_ride")}, "blues": {"high": ("shuffle_drive",)},
+    "rock": {"high": ("rock_drive", "rock_drive_ride")},
+    "blues": {"low": ("shuffle_quarters",), "high": ("shuffle_drive",)},
     "electronic": {"low": ("house_sparse",), "high": ("house_drive",)},
 })
 
