@@ -14,6 +14,8 @@ then a time warp of the finished note, which moves every partial in proportion.
 """
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from functools import lru_cache
 
 import numpy as np
@@ -21,6 +23,7 @@ import numpy as np
 BLOCK = 128            # samples per block of the factorised sum
 NYQUIST_MARGIN = 0.96  # keep partials below this share of Nyquist (room for vibrato/detune)
 SILENCE_LN = 9.2       # a partial decayed by exp(-9.2) (-80 dB) is no longer computed
+BASIS_CACHE_MB = 8     # per-block bases of partial sets kept per process (~1 KB a partial)
 
 
 def audible_partials(freqs: np.ndarray, *, sr: int, margin: float = NYQUIST_MARGIN) -> np.ndarray:
@@ -29,6 +32,68 @@ def audible_partials(freqs: np.ndarray, *, sr: int, margin: float = NYQUIST_MARG
     Dropped per note: a partial at or above Nyquist would fold back as an inharmonic alias.
     """
     return (freqs > 0.0) & (freqs < margin * 0.5 * sr)
+
+
+class _Bases:
+    """The per-block bases of partial sets, by content, LRU bounded by bytes (thread-safe)."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self._items: OrderedDict[tuple, tuple[np.ndarray, ...]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> tuple[np.ndarray, ...] | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, key: tuple, value: tuple[np.ndarray, ...]) -> None:
+        size = sum(v.nbytes for v in value)
+        with self._lock:
+            if key in self._items or size > self.max_bytes:
+                return
+            self._items[key] = value
+            self.bytes += size
+            while self.bytes > self.max_bytes:
+                _, old = self._items.popitem(last=False)
+                self.bytes -= sum(v.nbytes for v in old)
+
+
+_BASES = _Bases(BASIS_CACHE_MB << 20)
+
+
+def partial_basis(freqs: np.ndarray, decays: np.ndarray, *, sr: int) -> tuple[np.ndarray, ...]:
+    """(order, decay per sample, rad per sample, cos basis, sin basis) of a set of partials.
+
+    The partials sorted slowest-decaying first, and each one's first block of ``BLOCK``
+    samples (cos and sin times its decay, float32) that :func:`sum_partials` multiplies by
+    the amplitudes at the block starts. They depend on the frequencies and decays alone, not
+    on the note's length or phases, so they are kept (read-only) by content: a note played
+    at several lengths, or again in a later track, is summed on the same bases.
+    """
+    freqs = np.asarray(freqs, dtype=np.float64)
+    decays = np.asarray(decays, dtype=np.float64)
+    key = (freqs.tobytes(), decays.tobytes(), sr)
+    found = _BASES.get(key)
+    if found is not None:
+        return found
+    d = decays / sr                                                        # 1 / sample
+    order = np.argsort(d, kind="stable")                                   # slowest first
+    d = d[order]
+    w = 2.0 * np.pi * freqs[order] / sr                                    # rad / sample
+    j = np.arange(BLOCK, dtype=np.float64)
+    wj = np.outer(w, j)
+    fall_in = np.exp(-np.outer(d, j))                                      # (P, B)
+    basis_c = (np.cos(wj) * fall_in).astype(np.float32)
+    basis_s = (np.sin(wj) * fall_in).astype(np.float32)
+    found = (order, d, w, basis_c, basis_s)
+    for v in found:
+        v.setflags(write=False)
+    _BASES.put(key, found)
+    return found
 
 
 def sum_partials(freqs: np.ndarray, amps: np.ndarray, decays: np.ndarray, phases: np.ndarray, *,
@@ -55,16 +120,8 @@ def sum_partials(freqs: np.ndarray, amps: np.ndarray, decays: np.ndarray, phases
     if n <= 0 or freqs.size == 0:
         return np.zeros(max(n, 0), dtype=np.float32)
     k_blocks = -(-n // BLOCK)
-    d = np.asarray(decays, dtype=np.float64) / sr                          # 1 / sample
-    order = np.argsort(d, kind="stable")                                   # slowest first
-    d = d[order]
-    w = 2.0 * np.pi * np.asarray(freqs, dtype=np.float64)[order] / sr      # rad / sample
-    j = np.arange(BLOCK, dtype=np.float64)
+    order, d, w, basis_c, basis_s = partial_basis(freqs, decays, sr=sr)
     kb = np.arange(k_blocks, dtype=np.float64) * BLOCK
-    wj = np.outer(w, j)
-    fall_in = np.exp(-np.outer(d, j))                                      # (P, B)
-    basis_c = (np.cos(wj) * fall_in).astype(np.float32)
-    basis_s = (np.sin(wj) * fall_in).astype(np.float32)
     # phase at each block start, reduced to one turn in float64, then sin/cos in float32
     phase_k = np.mod(np.outer(w, kb) + np.asarray(phases, dtype=np.float64)[order, None],
                      2.0 * np.pi).astype(np.float32)
@@ -104,26 +161,62 @@ def adsr(n: int, *, sr: int, hold: int, attack: float, decay: float, sustain: fl
     The attack is a raised cosine (a linear ramp's corner is audible as a click on slow
     attacks, and a zero-length attack is a step). Release is exponential, reaching -60 dB
     after ``release`` seconds, and the last ``fade`` seconds are a raised-cosine fade to
-    exactly zero so no note ever ends on a discontinuity.
+    exactly zero so no note ever ends on a discontinuity. Each sample of the held and the
+    release curves depends on its index alone, so both are kept per timbre
+    (:func:`_held_curve`, :func:`_release_curve`) and every note is cut from them.
     """
-    t = np.arange(n, dtype=np.float32) / sr
     n_att = max(int(attack * sr), int(0.002 * sr))  # never shorter than 2 ms: no click
-    env = np.full(n, sustain, dtype=np.float32)
-    if decay > 0.0 and sustain < 1.0:
-        after = np.maximum(t - n_att / sr, 0.0)
-        env += (1.0 - sustain) * np.exp(-after * (3.0 / max(decay, 1e-4)), dtype=np.float32)
-    else:
-        env[:] = 1.0  # no decay stage: hold full level
-    env[: min(n_att, n)] = raised_cosine(n_att)[: min(n_att, n)]
+    held = _held_curve(sr, n_att, decay if decay > 0.0 and sustain < 1.0 else 0.0, sustain)
+    env = np.empty(n, dtype=np.float32)
+    m = min(held.shape[0], n)
+    env[:m] = held[:m]
+    env[m:] = held[-1] if held.shape[0] > n_att else np.float32(1.0 if held.shape[0] else sustain)
     hold = min(hold, n)
     if hold < n:
         level = env[hold - 1] if hold > 0 else 0.0
-        tail = np.arange(n - hold, dtype=np.float32) / sr
-        env[hold:] = level * np.exp(-tail * (6.9 / max(release, 1e-3)), dtype=np.float32)
+        env[hold:] = level * _release_curve(sr, release, n - hold)[:n - hold]
     n_fade = min(int(fade * sr), n)
     if n_fade:
         env[n - n_fade:] *= raised_cosine(n_fade)[::-1]
     return env
+
+
+@lru_cache(maxsize=128)
+def _held_curve(sr: int, n_att: int, decay: float, sustain: float) -> np.ndarray:
+    """The held part of :func:`adsr` (attack, then decay towards ``sustain``; ``decay`` 0: none), read-only.
+
+    Cut where it has settled for good (float32 ``sustain`` exactly, or 1 without a decay):
+    the samples beyond that are its last value.
+    """
+    if decay <= 0.0:
+        env = np.ones(n_att, dtype=np.float32)
+    else:
+        # settled within 40 decay times: exp(-120) is 0 in float32, and the sum is sustain exactly
+        n = n_att + int(40.0 * decay * sr) + 1
+        t = np.arange(n, dtype=np.float32) / sr
+        env = np.full(n, sustain, dtype=np.float32)
+        after = np.maximum(t - n_att / sr, 0.0)
+        env += (1.0 - sustain) * np.exp(-after * (3.0 / max(decay, 1e-4)), dtype=np.float32)
+        unsettled = np.flatnonzero(env[n_att:] != env[-1])
+        env = env[:n_att + (int(unsettled[-1]) + 2 if unsettled.size else 1)].copy()
+    env[:n_att] = raised_cosine(n_att)[:env.shape[0]][:n_att]
+    env.setflags(write=False)
+    return env
+
+
+_RELEASES: dict[tuple[int, float], np.ndarray] = {}
+
+
+def _release_curve(sr: int, release: float, m: int) -> np.ndarray:
+    """At least ``m`` samples of :func:`adsr`'s release (from 1, -60 dB after ``release`` s), read-only."""
+    curve = _RELEASES.get((sr, release))
+    if curve is None or curve.shape[0] < m:
+        size = max(m, int(release * sr) + 1, 0 if curve is None else 2 * curve.shape[0])
+        tail = np.arange(size, dtype=np.float32) / sr
+        curve = np.exp(-tail * (6.9 / max(release, 1e-3)), dtype=np.float32)
+        curve.setflags(write=False)
+        _RELEASES[(sr, release)] = curve
+    return curve
 
 
 def time_warp(y: np.ndarray, *, sr: int, rate: float, depth_cents: float, delay: float = 0.0,

@@ -102,12 +102,16 @@ def band_noise(n: int, band: tuple[float, float], *, sr: int, rng: np.random.Gen
     start = int(rng.integers(0, size))
     if start + n <= size:
         return table[start:start + n]
-    return table[(start + np.arange(n)) % size]
+    # the table read round and round from ``start``: table[(start + i) % size], without the indices
+    return np.resize(np.concatenate([table[start:], table[:start]]), n)
 
 
 def is_muted(timbre: Timbre, hold: int, *, sr: int) -> bool:
     """Whether a note held ``hold`` samples is played palm-muted (short notes of a rhythm guitar)."""
     return timbre.mute_below > 0.0 and hold < timbre.mute_below * sr
+
+
+PARTIAL_TABLES = 4096   # hold-independent partial tables kept per process (a few KB each)
 
 
 def partial_table(timbre: Timbre, pitch: int, velocity: float, *, sr: int,
@@ -119,6 +123,24 @@ def partial_table(timbre: Timbre, pitch: int, velocity: float, *, sr: int,
     string's harmonics carry the comb of its pick and pickup positions (``timbre.comb``);
     a ``muted`` note (the palm resting on the strings by the bridge) loses its upper
     partials and decays ``mute_damping`` times faster: the chug of rock rhythm guitar.
+    Only the phases come from ``rng``; the rest depends on the note alone and is kept
+    (:func:`partial_shape`), so the arrays returned are read-only.
+    """
+    freqs, amps, decays, ratios, count, unison_keep = partial_shape(timbre, pitch, velocity, sr, muted)
+    phases = rng.uniform(0.0, 2.0 * np.pi, count)
+    if unison_keep is not None:
+        phases = np.tile(phases, timbre.unison)[unison_keep]
+    return freqs, amps, decays, phases, ratios
+
+
+@lru_cache(maxsize=PARTIAL_TABLES)
+def partial_shape(timbre: Timbre, pitch: int, velocity: float, sr: int,
+                  muted: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, np.ndarray | None]:
+    """(freqs, amps, decays, ratios, phase count, unison mask) of :func:`partial_table`, kept per note.
+
+    Everything of a partial table but its random phases: ``phase count`` phases are drawn
+    per note, then tiled over the ensemble's copies and masked with ``unison mask`` (None
+    without an ensemble). A note played at several lengths shares one.
     """
     f0 = midi_to_hz(pitch)
     if timbre.ratios:
@@ -148,7 +170,8 @@ def partial_table(timbre: Timbre, pitch: int, velocity: float, *, sr: int,
     keep = audible_partials(freqs, sr=sr) & (freqs < max(timbre.max_hz, 1.5 * f0))
     freqs, amps, decays, ratios = freqs[keep], amps[keep], decays[keep], ratios[keep]
     amps = amps / max(float(np.sqrt(np.sum(amps ** 2))), 1e-9)
-    phases = rng.uniform(0.0, 2.0 * np.pi, freqs.size)
+    count = freqs.size
+    unison_keep = None
     if timbre.unison > 1:
         # ensemble: detuned copies spread symmetrically in cents, starting in phase (as a
         # hammer strikes all strings of a note at once) so they drift apart rather than
@@ -156,11 +179,13 @@ def partial_table(timbre: Timbre, pitch: int, velocity: float, *, sr: int,
         u = timbre.unison
         cents = np.repeat(np.linspace(-1.0, 1.0, u) * timbre.detune_cents, freqs.size)
         freqs = np.tile(freqs, u) * 2.0 ** (cents / 1200.0)
-        keep = audible_partials(freqs, sr=sr)
-        amps = np.tile(amps, u)[keep] / u
-        decays, ratios, phases = np.tile(decays, u)[keep], np.tile(ratios, u)[keep], np.tile(phases, u)[keep]
-        freqs = freqs[keep]
-    return freqs, amps, decays, phases, ratios
+        unison_keep = audible_partials(freqs, sr=sr)
+        amps = np.tile(amps, u)[unison_keep] / u
+        decays, ratios = np.tile(decays, u)[unison_keep], np.tile(ratios, u)[unison_keep]
+        freqs = freqs[unison_keep]
+    for v in (freqs, amps, decays, ratios) + ((unison_keep,) if unison_keep is not None else ()):
+        v.setflags(write=False)
+    return freqs, amps, decays, ratios, count, unison_keep
 
 
 def note_samples(timbre: Timbre, pitch: int, hold: int, *, sr: int) -> int:
