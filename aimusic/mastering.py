@@ -134,9 +134,20 @@ def limiter_blocks(peaks: np.ndarray, *, sr: int, ceiling_db: float, block: int 
     return np.power(10.0, smooth, out=smooth)
 
 
-def upsample_gain(gains: np.ndarray, n: int, *, block: int = LIMIT_BLOCK, start: int = 0) -> np.ndarray:
-    """Per-sample float32 gain for samples ``start:n``: linear interpolation between block centres."""
-    centres = np.arange(gains.size) * block + (block - 1) / 2.0
+def block_centres(count: int, *, block: int = LIMIT_BLOCK) -> np.ndarray:
+    """Sample position of the centre of each of ``count`` consecutive blocks (float64)."""
+    return np.arange(count) * block + (block - 1) / 2.0
+
+
+def upsample_gain(gains: np.ndarray, n: int, *, block: int = LIMIT_BLOCK, start: int = 0,
+                  centres: np.ndarray | None = None) -> np.ndarray:
+    """Per-sample float32 gain for samples ``start:n``: linear interpolation between block centres.
+
+    ``centres`` is :func:`block_centres` of the gains, if the caller has it (a caller applying
+    the gain chunk by chunk would otherwise rebuild it, a track's length, for every chunk).
+    """
+    if centres is None:
+        centres = block_centres(gains.size, block=block)
     out = np.empty(n - start, dtype=np.float32)
     for c0, c1 in _chunks(n - start):
         out[c0:c1] = np.interp(np.arange(start + c0, start + c1), centres, gains)
@@ -285,8 +296,9 @@ def master(y: np.ndarray, *, sr: int, target_lufs: float = TARGET_LUFS, ceiling_
             break
         gain_db += short
     gains *= db_to_gain(gain_db)
+    centres = block_centres(gains.size)
     for c0, c1 in _chunks(y.shape[0]):  # interpolated gain applied chunk by chunk
-        y[c0:c1] *= upsample_gain(gains, c1, start=c0)[:, None]
+        y[c0:c1] *= upsample_gain(gains, c1, start=c0, centres=centres)[:, None]
     out = fade_out(y, sr=sr, copy=False)
     over = true_peak_db(out) - safe
     if over > 0.0:
