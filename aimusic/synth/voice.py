@@ -7,7 +7,7 @@ import numpy as np
 from .. import dsp
 
 from . import tables
-from .additive import BLOCK, adsr, audible_partials, raised_cosine, sum_partials, time_warp
+from .additive import BLOCK, ArrayLRU, adsr, audible_partials, raised_cosine, sum_partials, time_warp
 from .guitar import string_comb
 from .instruments import TIMBRES, Timbre
 
@@ -188,6 +188,31 @@ def partial_shape(timbre: Timbre, pitch: int, velocity: float, sr: int,
     return freqs, amps, decays, ratios, count, unison_keep
 
 
+FILTER_GAINS_MB = 8   # filter-envelope gains kept per process (a note's partials x blocks, float64)
+_FILTER_GAINS = ArrayLRU(FILTER_GAINS_MB << 20)
+
+
+def filter_gain(timbre: Timbre, pitch: int, velocity: float, sr: int, muted: bool, k_blocks: int) -> np.ndarray:
+    """(partials, k_blocks) gain of the timbre's filter envelope at each block start of one note, read-only.
+
+    A low-pass whose cutoff glides from ``start`` to ``end`` times each partial's ratio, the
+    same for every length of the note: kept per note (the longest asked for) and cut to
+    ``k_blocks``, each value what it would be computed alone.
+    """
+    key = (timbre, pitch, velocity, sr, muted)
+    gain = _FILTER_GAINS.get(key)
+    if gain is None or gain.shape[1] < k_blocks:  # type: ignore[union-attr]
+        start, end, tau = timbre.fenv
+        ratios = partial_shape(timbre, pitch, velocity, sr, muted)[3]
+        tk = np.arange(k_blocks) * BLOCK / sr
+        cutoff = end + (start - end) * np.exp(-tk / max(tau, 1e-3))
+        cutoff = cutoff * (0.6 + 0.4 * velocity)
+        gain = 1.0 / np.sqrt(1.0 + (ratios[:, None] / cutoff[None, :]) ** 4)
+        gain.setflags(write=False)
+        _FILTER_GAINS.put(key, gain)
+    return gain[:, :k_blocks]  # type: ignore[index]
+
+
 def note_samples(timbre: Timbre, pitch: int, hold: int, *, sr: int) -> int:
     """How many samples a note held for ``hold`` samples rings, release included."""
     n = hold + int(timbre.release * sr)
@@ -247,12 +272,8 @@ def render_note(timbre: Timbre, pitch: int, velocity: float, hold: int, *, sr: i
     freqs, amps, decays, phases, ratios = partial_table(timbre, pitch, velocity, sr=sr, rng=rng,
                                                         muted=is_muted(timbre, hold, sr=sr))
     gain = None
-    start, end, tau = timbre.fenv
-    if start or end:  # low-pass whose cutoff glides from start*f0 to end*f0
-        tk = np.arange(-(-n // BLOCK)) * BLOCK / sr
-        cutoff = end + (start - end) * np.exp(-tk / max(tau, 1e-3))
-        cutoff = cutoff * (0.6 + 0.4 * velocity)
-        gain = 1.0 / np.sqrt(1.0 + (ratios[:, None] / cutoff[None, :]) ** 4)
+    if timbre.fenv[0] or timbre.fenv[1]:  # low-pass whose cutoff glides from start*f0 to end*f0
+        gain = filter_gain(timbre, pitch, velocity, sr, is_muted(timbre, hold, sr=sr), -(-n // BLOCK))
     y = sum_partials(freqs, amps, decays, phases, sr=sr, n=n, block_gain=gain)
     if timbre.noise:
         y += np.float32(timbre.noise * (0.5 + velocity)) * band_noise(n, timbre.noise_band, sr=sr, rng=rng)
