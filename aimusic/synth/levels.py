@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from functools import lru_cache
 
 import numpy as np
 
@@ -85,17 +84,54 @@ def envelope_at(t: np.ndarray, timbre: Timbre, *, sr: int, hold: int) -> np.ndar
     return env
 
 
-@lru_cache(maxsize=1024)   # up to ~5 KB each
-def _tone_power(name: str, pitch: int, velocity: float, sr: int, muted: bool = False) -> np.ndarray:
-    """Expected power of a note's partials and noise per frame, before its envelope.
+TONE_POWERS = 1024   # tone powers kept per process (up to ~5 KB each)
 
-    It depends on the instrument, pitch and velocity only, not on how long the key is
-    held, so it is computed once for the longest note of that pitch and sliced.
+
+class _TonePowers:
+    """:func:`tone_power` of notes by (instrument, pitch, velocity, rate, muted), LRU (thread-safe).
+
+    Each is kept as far as its longest use so far: a sustained note's full ring is 30 s, but
+    most are played for a few seconds, and every frame is computed on its own.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, name: str, pitch: int, velocity: float, sr: int, muted: bool, frames: int) -> np.ndarray:
+        """At least the first ``frames`` frames of the note's tone power (all it has, if fewer)."""
+        key = (name, pitch, velocity, sr, muted)
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+        if found is None or found.size < frames:
+            found = tone_power(name, pitch, velocity, sr, muted, frames=frames)
+            with self._lock:
+                self._items[key] = found
+                self._items.move_to_end(key)
+                while len(self._items) > self.size:
+                    self._items.popitem(last=False)
+        return found
+
+
+def tone_power(name: str, pitch: int, velocity: float, sr: int, muted: bool = False, *,
+               frames: int | None = None) -> np.ndarray:
+    """Expected power of a note's partials and noise per frame, before its envelope (read-only).
+
+    It depends on the instrument, pitch and velocity only, not on how long the key is held:
+    the frames of the longest note of that pitch or, given ``frames``, that many rounded up
+    to a power of two (no more than the longest has). Each frame is computed on its own, so
+    the first frames are the same whatever their count (two at least: the sum over the
+    partials of a single frame would be added in another order).
     """
     timbre = get_timbre(name)
     f = frame_length(sr)
     longest = note_samples(timbre, pitch, int(timbre.max_seconds * sr), sr=sr)   # ring-limited
-    ts = (np.arange(-(-longest // f)) + 0.5) * f / sr
+    total = -(-longest // f)
+    count = total if frames is None else min(total, 1 << max(int(frames) - 1, 1).bit_length())
+    ts = (np.arange(count) + 0.5) * f / sr
     freqs, amps, decays, _, ratios = partial_table(timbre, pitch, velocity, sr=sr,
                                                    rng=np.random.default_rng(0), muted=muted)
     amp = amps[:, None] * np.exp(-np.outer(decays, ts))
@@ -122,7 +158,7 @@ def _profile(timbre: Timbre, pitch: int, velocity: float, hold: int, *, sr: int)
     n = note_samples(timbre, pitch, hold, sr=sr)
     f = frame_length(sr)
     t = (np.arange(-(-n // f)) + 0.5) * f
-    tone = _tone_power(timbre.name, pitch, velocity, sr, is_muted(timbre, hold, sr=sr))
+    tone = _TONES.get(timbre.name, pitch, velocity, sr, is_muted(timbre, hold, sr=sr), t.size)
     return tone[: t.size] * envelope_at(t, timbre, sr=sr, hold=hold) ** 2
 
 
@@ -150,6 +186,7 @@ class _Profiles:
 
 
 PROFILES = _Profiles(PROFILE_ENTRIES)
+_TONES = _TonePowers(TONE_POWERS)
 
 
 def note_power(key: tuple, timbre: Timbre, pitch: int, velocity: float, hold: int, *, sr: int) -> np.ndarray:
