@@ -166,8 +166,16 @@ def _room(y: np.ndarray, amount: float, sr: int) -> np.ndarray:
     """``y`` plus ``amount`` of its early reflections (:func:`room_response`), cut to ``y``'s length."""
     ir = room_response(sr)
     size = 1 << int(np.ceil(np.log2(y.size + ir.size)))
-    wet = np.fft.irfft(np.fft.rfft(y, size) * np.fft.rfft(ir, size), size)[: y.size]
+    wet = np.fft.irfft(np.fft.rfft(y, size) * _room_spectrum(sr, size), size)[: y.size]
     return y + amount * wet
+
+
+@lru_cache(maxsize=16)
+def _room_spectrum(sr: int, size: int) -> np.ndarray:
+    """``rfft`` of :func:`room_response` zero-padded to ``size`` (read-only): the same for every hit."""
+    spectrum = np.fft.rfft(room_response(sr), size)
+    spectrum.setflags(write=False)
+    return spectrum
 
 
 # The drum machine's pieces: the electronic kit is built on these
