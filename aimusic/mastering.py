@@ -150,7 +150,34 @@ def upsample_gain(gains: np.ndarray, n: int, *, block: int = LIMIT_BLOCK, start:
         centres = block_centres(gains.size, block=block)
     out = np.empty(n - start, dtype=np.float32)
     for c0, c1 in _chunks(n - start):
-        out[c0:c1] = np.interp(np.arange(start + c0, start + c1), centres, gains)
+        out[c0:c1] = _interp_samples(gains, centres, start + c0, start + c1, block=block)
+    return out
+
+
+def _interp_samples(gains: np.ndarray, centres: np.ndarray, s0: int, s1: int, *, block: int) -> np.ndarray:
+    """``np.interp(np.arange(s0, s1), centres, gains)`` to the bit, a block of samples at a time.
+
+    Between the centres of blocks ``j`` and ``j + 1`` (half a sample off the samples, for an
+    even ``block``) the samples lie 0.5, 1.5, ... block - 0.5 past centre ``j``, so the
+    interpolation is one outer product of the segments' slopes and those offsets, plus
+    their start values: ``slope * (x - centre) + gain``, each step rounded as ``np.interp``
+    rounds it. Before the first centre and after the last, the end values.
+    """
+    k = gains.size
+    if k < 2 or block % 2 or s1 <= s0:
+        return np.interp(np.arange(s0, s1), centres, gains)
+    out = np.empty(s1 - s0, dtype=np.float64)
+    half = block // 2                        # the first sample past centre 0
+    a, b = min(max(s0, half), s1), max(min(s1, k * block - half), s0)   # samples between centres
+    out[:a - s0] = gains[0]
+    out[b - s0:] = gains[-1]
+    if a < b:
+        j0, j1 = (a - half) // block, (b - 1 - half) // block + 1
+        slopes = (gains[j0 + 1:j1 + 1] - gains[j0:j1]) / (centres[j0 + 1:j1 + 1] - centres[j0:j1])
+        within = np.multiply.outer(slopes, np.arange(block) + 0.5)
+        within += gains[j0:j1, None]
+        skip = a - half - j0 * block
+        out[a - s0:b - s0] = within.reshape(-1)[skip:skip + (b - a)]
     return out
 
 
