@@ -174,7 +174,7 @@ def sum_partials(freqs: np.ndarray, amps: np.ndarray, decays: np.ndarray, phases
     # fast-decaying partials are silent long before the note ends: skip them there
     life = np.minimum(k_blocks, np.ceil(SILENCE_LN / np.maximum(d * BLOCK, 1e-12))).astype(np.int64)
     p_all = w.size
-    y = np.zeros((k_blocks, BLOCK), dtype=np.float32)
+    y = np.empty((k_blocks, BLOCK), dtype=np.float32)   # every block is written below
     counts = [c for c in dict.fromkeys((p_all, p_all // 2, p_all // 4)) if c > 0]
     k0 = 0
     for i, c in enumerate(counts):
