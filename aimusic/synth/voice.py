@@ -188,7 +188,7 @@ def partial_shape(timbre: Timbre, pitch: int, velocity: float, sr: int,
     return freqs, amps, decays, ratios, count, unison_keep
 
 
-FILTER_GAINS_MB = 8   # filter-envelope gains kept per process (a note's partials x blocks, float64)
+FILTER_GAINS_MB = 4   # filter-envelope gains kept per process (a note's partials x blocks, float32)
 _FILTER_GAINS = ArrayLRU(FILTER_GAINS_MB << 20)
 
 
@@ -207,7 +207,8 @@ def filter_gain(timbre: Timbre, pitch: int, velocity: float, sr: int, muted: boo
         tk = np.arange(k_blocks) * BLOCK / sr
         cutoff = end + (start - end) * np.exp(-tk / max(tau, 1e-3))
         cutoff = cutoff * (0.6 + 0.4 * velocity)
-        gain = 1.0 / np.sqrt(1.0 + (ratios[:, None] / cutoff[None, :]) ** 4)
+        # computed in float64, kept in the float32 the additive sum takes it in
+        gain = (1.0 / np.sqrt(1.0 + (ratios[:, None] / cutoff[None, :]) ** 4)).astype(np.float32)
         gain.setflags(write=False)
         _FILTER_GAINS.put(key, gain)
     return gain[:, :k_blocks]  # type: ignore[index]
