@@ -35,6 +35,9 @@ from aimusic.pipeline import GenerationRequest, generate  # noqa: E402
 from aimusic.styles import STYLE_NAMES  # noqa: E402
 
 
+KEPT_MARKER = "<!-- written by other benchmarks: kept when this file is rewritten -->"
+
+
 def reference_workload_s(runs: int = 5) -> float:
     """Median time of a fixed NumPy job (sines and an FFT over 30 s of audio)."""
     times = []
@@ -180,7 +183,11 @@ def main(argv: list[str] | None = None) -> None:
         lines += ["", "## Over HTTP (gunicorn, 30 s tracks, styles in turn, median of %d)" % args.runs, "",
                   f"- POST /api/generate: {http['post_median_s'] * 1e3:.0f} ms",
                   f"- GET download: {http['download_median_s'] * 1e3:.0f} ms"]
-    args.output.write_text("\n".join(lines) + "\n")
+    kept = ""
+    if args.output.exists():   # the sections other benchmarks wrote below the marker stay
+        old = args.output.read_text()
+        kept = old[old.index(KEPT_MARKER):] if KEPT_MARKER in old else ""
+    args.output.write_text("\n".join(lines) + "\n" + ("\n" + kept if kept else ""))
     print(f"wrote {args.output}")
 
 
