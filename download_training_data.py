@@ -44,6 +44,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:16s} {s['style']:9s} {s['melodies']:8d} {s['notes']:8d} {s.get('skipped', 0):7d} "
               f"{s.get('errors', 0):6d} {agree}")
     print(json.dumps(summary["splits"]), f"errors={summary['error_count']}", f"{time.time() - t0:.0f}s")
+    timing = summary.get("timing", [])
+    if timing:
+        per_source: dict[str, list[float]] = {}
+        for cpu, wall, source, _ in timing:
+            acc = per_source.setdefault(source, [0.0, 0.0])
+            acc[0] += cpu
+            acc[1] += wall
+        print("parse time per source, CPU / wall seconds summed over tasks:",
+              ", ".join(f"{k} {c:.0f}/{w:.0f}" for k, (c, w) in sorted(per_source.items(), key=lambda kv: -kv[1][0])))
+        print("slowest tasks (CPU s):", ", ".join(f"{label} {c:.1f}" for c, _, _, label in sorted(timing, reverse=True)[:8]))
     return 0
 
 

@@ -16,8 +16,12 @@ SCORE_SUFFIXES = {".abc", ".mid", ".midi", ".xml", ".mxl", ".musicxml", ".krn"}
 
 
 def load_scores(path: Path) -> list[stream.Score]:
-    """Parse a file into its scores (an ABC or Humdrum opus holds many tunes)."""
-    parsed = converter.parse(str(path))
+    """Parse a file into its scores (an ABC or Humdrum opus holds many tunes).
+
+    music21's own pickle cache is bypassed (``forceSource``): the build caches records per
+    task, and freezing, writing and thawing the parsed stream nearly doubled a file's parse.
+    """
+    parsed = converter.parse(str(path), forceSource=True)
     if isinstance(parsed, stream.Opus):
         return list(parsed.scores)
     if isinstance(parsed, stream.Score):
