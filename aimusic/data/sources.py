@@ -29,8 +29,9 @@ LICENCES = {
 STYLE_OF_SOURCE = {**{c: "folk" for c in FOLK_COLLECTIONS}, "bach": "classical", "pop909": "pop"}
 # Tunes per task at most (about 3 s of parsing), so the big Essen files are spread over the workers.
 CHUNK_TUNES = 50
-# Parse cost of one non-ABC score (a four-part chorale) in folk tunes, for scheduling and progress.
-SCORE_FILE_COST = 10
+# Parse cost of one non-ABC score (a four-part chorale) in folk tunes, for scheduling and progress
+# (measured: 0.38 s of CPU per chorale, 0.08 s per Essen tune).
+SCORE_FILE_COST = 4
 
 
 @dataclass(frozen=True, slots=True)
