@@ -235,13 +235,14 @@ ROCK = StyleSpec(
     }),
     cadences=_freeze({"major": (("IV", "V", "I"),), "minor": (("bVI", "bVII", "i"),)}),
     parts=(
+        # the rhythm guitars lead the mix; the organ pad only colours it
         PartSpec("melody", ("lead_guitar", "crunch_guitar", "lead_guitar", "organ"), "melody", (62, 86),
-                 gain_db=-3, pan=0.15, reverb_send=0.2),
-        PartSpec("harmony", ("overdrive_guitar",), "power_chords", (40, 64), gain_db=-9, pan=-1.0,
+                 gain_db=-7, pan=0.15, reverb_send=0.2),
+        PartSpec("harmony", ("overdrive_guitar",), "power_chords", (40, 64), gain_db=-5, pan=-1.0,
                  reverb_send=0.08, double=("overdrive_guitar_2",)),
-        PartSpec("pad", ("organ", "clean_guitar"), "sustained", (55, 76), gain_db=-15, pan=0.3, reverb_send=0.2),
+        PartSpec("pad", ("organ", "clean_guitar"), "sustained", (55, 76), gain_db=-22, pan=0.3, reverb_send=0.2),
         PartSpec("bass", ("electric_bass",), "root_eighths", (28, 52), gain_db=-4, reverb_send=0.05),
-        PartSpec("drums", ("acoustic_kit",), "groove", (0, 127), gain_db=-3, reverb_send=0.12),
+        PartSpec("drums", ("acoustic_kit",), "groove", (0, 127), gain_db=-6, reverb_send=0.12),
     ),
     grooves=("rock_backbeat", "rock_eighths", "rock_four"),
     melody=MelodySpec(model_tag="pop", step=0.5, rest_prob=0.15, long_note_prob=0.4, density=0.55),

@@ -23,7 +23,8 @@ GROOVES: dict[str, dict[int, str]] = {
     "shuffle_ride": {RIDE: "x.o.x.o.x.o.x.o.", SNARE: "....x.......x..g", KICK: "x.....o.x......."},
     "rock_backbeat": {CLOSED_HAT: "x.o.x.o.x.o.x.o.", SNARE: "....x.......x..g", KICK: "x.......x.x....."},
     "rock_eighths": {CLOSED_HAT: "x.o.x.o.x.o.x.o.", SNARE: "....x..g....x...", KICK: "x.....x.x......."},
-    "rock_four": {OPEN_HAT: "x...o...x...o...", SNARE: "....x..g....x...", KICK: "x...o...x...o..."},
+    # the hats on the beat, the kick on one and three: a kick on all four is a dance floor's
+    "rock_four": {OPEN_HAT: "x...o...x...o...", SNARE: "....x..g....x...", KICK: "x.......x.x....."},
     "four_on_floor": {KICK: "x...x...x...x...", OPEN_HAT: "..o...o...o...o.", CLOSED_HAT: "g.g.g.g.g.g.g.g.",
                       SNARE: "....x.......x..."},
     "four_on_floor_clap": {KICK: "x...x...x...x...", OPEN_HAT: "..o...o...o...o.",

@@ -74,10 +74,11 @@ CABINETS: Mapping[str, Cabinet] = MappingProxyType({
     # open-back 1x12 combo: brighter, looser low end
     "combo": Cabinet(low_hz=95.0, low_q=1.1, peaks=((2600.0, 4.0, 1.2), (450.0, -2.0, 1.0)),
                      top_hz=6000.0, top_q=1.2),
-    # closed-back 4x12: thump at 110 Hz, scooped low mids, presence, a hard 5 kHz edge
+    # closed-back 4x12: thump at 110 Hz, scooped low mids, presence, the cones' steep fall from
+    # 3.5 kHz (a brighter edge leaves the clipper's fizz, heard as a synthesizer)
     "closed_4x12": Cabinet(low_hz=85.0, low_q=1.4, peaks=((110.0, 3.0, 1.0), (500.0, -4.0, 0.9),
                                                          (2600.0, 5.0, 1.1)),
-                           top_hz=5400.0, top_q=1.8),
+                           top_hz=3500.0, top_q=1.8),
 })
 
 
