@@ -36,6 +36,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 STYLES = ("classical", "jazz", "rock", "blues", "electronic", "ambient")
@@ -101,6 +102,20 @@ def start_once(root: Path, *, settle_s: float = 4.0, library: Path | None = None
         return _measure(root, output, settle_s=settle_s, tracks=tracks, run=run)
 
 
+def wait_for_health(port: int, proc: subprocess.Popen, failure: Callable[[], str], *, poll_s: float = 0.005) -> None:
+    """Return once ``/health`` on ``port`` answers 200; raise with ``failure()`` if ``proc`` exits first."""
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            pass
+        if proc.poll() is not None:
+            raise RuntimeError(failure())
+        time.sleep(poll_s)
+
+
 def _measure(root: Path, output: str, *, settle_s: float, tracks: int, run: int) -> dict:
     port = _free_port()
     env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "OUTPUT_DIR": output}
@@ -108,16 +123,7 @@ def _measure(root: Path, output: str, *, settle_s: float, tracks: int, run: int)
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "ai_music_system:app"],
                             cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None:
-                raise RuntimeError(f"the server in {root} exited with {proc.returncode}")
-            time.sleep(0.01)
+        wait_for_health(port, proc, lambda: f"the server in {root} exited with {proc.returncode}")
         seconds = time.perf_counter() - t0
         time.sleep(settle_s)
         workers = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()

@@ -30,11 +30,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_startup import _free_port, compile_bytecode, migrated_library  # noqa: E402
+from bench_startup import _free_port, compile_bytecode, migrated_library, wait_for_health  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -82,17 +81,8 @@ def start_once(root: Path, library: Path | None = None) -> dict:
             proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(conf), "ai_music_system:app"],
                                     cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=log)
             try:
-                while True:
-                    try:
-                        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as resp:
-                            if resp.status == 200:
-                                break
-                    except OSError:
-                        pass
-                    if proc.poll() is not None:
-                        raise RuntimeError(f"the server in {root} exited with {proc.returncode}:\n"
-                                           f"{log_path.read_text()[-3000:]}")
-                    time.sleep(0.005)
+                wait_for_health(port, proc, lambda: f"the server in {root} exited with {proc.returncode}:\n"
+                                                    f"{log_path.read_text()[-3000:]}")
                 health = time.time() - t0
                 time.sleep(0.5)
             finally:
