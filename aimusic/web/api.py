@@ -15,7 +15,7 @@ from ..instrument_choices import PART_CHOICES, spoken
 from ..meters import meter_names
 from ..styles import STYLES, STYLE_NAMES
 from .auth import authenticate, current_owner
-from .errors import ApiError, invalid
+from .errors import ApiError, invalid, refused, unavailable
 from .openapi import build_openapi
 from .page import page_response, prefers_html
 from .schemas import (
@@ -67,15 +67,6 @@ def parse_generate_request(data: dict[str, Any], max_duration: float) -> Generat
         details = describe_validation_errors(exc, model)
         first = details[0]
         raise ApiError(400, f"{first['field']} {first['message']}", details=details) from None
-
-
-def _unavailable(exc: Unavailable) -> ApiError:
-    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else {}
-    return ApiError(503, exc.reason, headers=headers)
-
-
-def _refused(exc: Refused) -> ApiError:
-    return ApiError(429, str(exc), headers={"Retry-After": str(exc.refusal.retry_after)})
 
 
 @bp.get("/")
@@ -145,9 +136,9 @@ def generate_track() -> tuple[Response, int, dict[str, str]]:
         svc.admit(g.subject)
         info = svc.make_track(params, owner=current_owner(), request=data)
     except Refused as exc:
-        raise _refused(exc) from None
+        raise refused(exc) from None
     except Unavailable as exc:
-        raise _unavailable(exc) from None
+        raise unavailable(exc) from None
     body = track_body(info)
     return jsonify(body), 201, {"Location": body["download_url"]}
 

@@ -8,12 +8,15 @@ traceback and the request id, and answered 500 without any internals.
 from __future__ import annotations
 
 import logging
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from flask import Flask, Response, g, jsonify
 from werkzeug.exceptions import HTTPException
 
 from ..errors import ModelError, ParameterError
+
+if TYPE_CHECKING:
+    from ..service import Refused, Unavailable
 
 try:   # the body stream of gunicorn raises these for a malformed body (a bad chunk size, a cut body)
     from gunicorn.http.errors import NoMoreData, ParseException
@@ -71,6 +74,17 @@ class ApiError(Exception):
 def invalid(field: str, message: str) -> ApiError:
     """A 400 naming ``field`` both in the message and in ``details``."""
     return ApiError(400, f"{field} {message}", details=[{"field": field, "message": message}])
+
+
+def unavailable(exc: "Unavailable") -> ApiError:
+    """The 503 for a service that cannot take the request now (with Retry-After when it knows when)."""
+    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else {}
+    return ApiError(503, exc.reason, headers=headers)
+
+
+def refused(exc: "Refused") -> ApiError:
+    """The 429 for a request over its key's quota or rate, with the Retry-After it was given."""
+    return ApiError(429, str(exc), headers={"Retry-After": str(exc.refusal.retry_after)})
 
 
 def error_response(status: int, message: str, *, code: str | None = None,

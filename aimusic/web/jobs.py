@@ -16,9 +16,9 @@ from pydantic import ValidationError
 from .. import library
 from ..pipeline import resolve_seed
 from ..service import Refused, Unavailable
-from .api import _refused, _unavailable, parse_generate_request, read_json_object
+from .api import parse_generate_request, read_json_object
 from .auth import authenticate, current_owner
-from .errors import ApiError
+from .errors import ApiError, refused, unavailable
 from .job_schemas import MAX_BATCH, JobResponse
 from .schemas import describe_validation_errors, generate_request_model
 from .tracks import service, track_body
@@ -94,9 +94,9 @@ def create_job() -> tuple[Response, int, dict[str, str]]:
     try:
         svc.admit(g.subject, cost=len(requests))
     except Refused as exc:
-        raise _refused(exc) from None
+        raise refused(exc) from None
     except Unavailable as exc:
-        raise _unavailable(exc) from None
+        raise unavailable(exc) from None
     ok, reason = queue().health()
     if not ok:
         raise ApiError(503, reason or "the job queue is unavailable", headers={"Retry-After": "10"})
@@ -109,7 +109,7 @@ def create_job() -> tuple[Response, int, dict[str, str]]:
         queue().submit(job_id, range(len(requests)))
     except Unavailable as exc:
         library.jobs.delete_job_row(svc.db, job_id)  # never a job that no one will run
-        raise _unavailable(exc) from None
+        raise unavailable(exc) from None
     body = job_body(job)
     return current_app.json.response(body), 202, {"Location": body["links"]["self"]}
 

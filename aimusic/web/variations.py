@@ -12,9 +12,9 @@ from .. import library
 from ..pipeline import resolve_seed
 from ..service import Refused, Unavailable
 from ..track_files import variation_of
-from .api import _refused, _unavailable, read_json_object
+from .api import read_json_object
 from .auth import authenticate, current_owner
-from .errors import ApiError
+from .errors import ApiError, refused, unavailable
 from .schemas import GenerateRequest, describe_validation_errors
 from .tracks import _track_id, service, track_body
 from .variation_schema import VariationRequest
@@ -50,9 +50,9 @@ def make_variation(track_id: str) -> tuple[Response, int, dict[str, str]]:
         info = svc.make_track(params, owner=current_owner(), request=asked, original=original.id,
                               variation=variation_of(original, seed=seed, vary=body.vary))
     except Refused as exc:
-        raise _refused(exc) from None
+        raise refused(exc) from None
     except Unavailable as exc:
-        raise _unavailable(exc) from None
+        raise unavailable(exc) from None
     reply = track_body(info)
     return jsonify(reply), 201, {"Location": reply["links"]["self"]}
 
