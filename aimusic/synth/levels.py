@@ -16,6 +16,7 @@ import numpy as np
 
 from ..blas import one_thread
 from . import tables
+from .additive import ArrayLRU
 from .guitar import amp_shape, drive_gain
 from .instruments import Timbre, get_timbre
 from .voice import is_muted, midi_to_hz, note_samples, partial_table, render_note
@@ -84,36 +85,21 @@ def envelope_at(t: np.ndarray, timbre: Timbre, *, sr: int, hold: int) -> np.ndar
     return env
 
 
-TONE_POWERS = 1024   # tone powers kept per process (up to ~5 KB each)
+TONE_POWER_MB = 5   # tone powers kept per process (a few KB each)
 
 
-class _TonePowers:
-    """:func:`tone_power` of notes by (instrument, pitch, velocity, rate, muted), LRU (thread-safe).
+def _kept_tone_power(name: str, pitch: int, velocity: float, sr: int, muted: bool, frames: int) -> np.ndarray:
+    """At least the first ``frames`` frames of :func:`tone_power`, kept by note in :data:`_TONES`.
 
     Each is kept as far as its longest use so far: a sustained note's full ring is 30 s, but
     most are played for a few seconds, and every frame is computed on its own.
     """
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._items: OrderedDict[tuple, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, name: str, pitch: int, velocity: float, sr: int, muted: bool, frames: int) -> np.ndarray:
-        """At least the first ``frames`` frames of the note's tone power (all it has, if fewer)."""
-        key = (name, pitch, velocity, sr, muted)
-        with self._lock:
-            found = self._items.get(key)
-            if found is not None:
-                self._items.move_to_end(key)
-        if found is None or found.size < frames:
-            found = tone_power(name, pitch, velocity, sr, muted, frames=frames)
-            with self._lock:
-                self._items[key] = found
-                self._items.move_to_end(key)
-                while len(self._items) > self.size:
-                    self._items.popitem(last=False)
-        return found
+    key = (name, pitch, velocity, sr, muted)
+    found = _TONES.get(key)
+    if found is None or found.size < frames:
+        found = tone_power(name, pitch, velocity, sr, muted, frames=frames)
+        _TONES.put(key, found)
+    return found  # type: ignore[return-value]
 
 
 def tone_power(name: str, pitch: int, velocity: float, sr: int, muted: bool = False, *,
@@ -158,7 +144,7 @@ def _profile(timbre: Timbre, pitch: int, velocity: float, hold: int, *, sr: int)
     n = note_samples(timbre, pitch, hold, sr=sr)
     f = frame_length(sr)
     t = (np.arange(-(-n // f)) + 0.5) * f
-    tone = _TONES.get(timbre.name, pitch, velocity, sr, is_muted(timbre, hold, sr=sr), t.size)
+    tone = _kept_tone_power(timbre.name, pitch, velocity, sr, is_muted(timbre, hold, sr=sr), t.size)
     return tone[: t.size] * envelope_at(t, timbre, sr=sr, hold=hold) ** 2
 
 
@@ -186,7 +172,7 @@ class _Profiles:
 
 
 PROFILES = _Profiles(PROFILE_ENTRIES)
-_TONES = _TonePowers(TONE_POWERS)
+_TONES = ArrayLRU(TONE_POWER_MB << 20)
 
 
 def note_power(key: tuple, timbre: Timbre, pitch: int, velocity: float, hold: int, *, sr: int) -> np.ndarray:
