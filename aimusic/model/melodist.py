@@ -30,7 +30,7 @@ TOP_P = 0.98            # cuts the unlikeliest 2 % of pitches; rests are never c
 NATURAL_CENTER = 67      # MIDI pitch near the middle of the training melodies
 _DUR_TICKS = np.array(DURATIONS)
 _LOG_DUR = np.log(_DUR_TICKS / 12.0)     # note lengths in octaves of a quarter
-ENERGY_LEAN = 3.0        # logit per octave of length per unit of energy away from the middle
+ENERGY_LEAN = 6.0        # logit per octave of length per unit of energy away from the middle
 
 
 def within_pulse(fits: np.ndarray, into: int, pulse: int, left: int) -> np.ndarray:
