@@ -3,8 +3,9 @@
 Rock, jazz and electronic already thin out and fill up with their sections' levels (drums
 keep time only, power chords ring or chug, comping answers more). A classical keyboard, an
 ambient bed and a blues band need another figure to sound calmer or busier: broken chords in
-quarters or in sixteenths instead of eighths, a shimmer of eighths over the pad, a drone
-re-struck each half bar, the piano's triplet comping relaxed into swung eighths, a house
+quarters or in sixteenths instead of eighths, a calm ambient bed of the pad alone (its high
+strings rest), its drone re-struck each half bar from the middle level up and a shimmer of
+sixteenths over the pad at the top, the piano's triplet comping relaxed into swung eighths, a house
 track's off-beat stabs struck once per chord instead; and at a high level the drums of rock,
 electronic and blues drive harder, while a calm electronic track keeps only its kick and two
 open hats a bar, and a calm blues only the ride on the beat (:data:`ENERGY_GROOVES`).
@@ -40,15 +41,21 @@ def arpeggio_sixteenths(spans: tuple[ChordSpan, ...], *, register: tuple[int, in
 
 def shimmer(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beats_per_bar: int,
             energy: float, rng: np.random.Generator) -> list[Note]:
-    """The chord's upper notes rocking in eighths, soft and ringing: an ambient bed with motion."""
-    vel = 0.3 + 0.2 * energy
+    """The chord's upper notes rocking in sixteenths, soft and ringing: an ambient bed in motion."""
+    vel = 0.4 + 0.3 * energy
     notes: list[Note] = []
     for span in spans:
         top = voice_chord(span.chord, register)[-3:]
-        for k in range(int(round(span.length * 2))):
-            notes.append(Note(span.start + 0.5 * k, 0.9, top[(0, 2, 1, 2)[k % 4] % len(top)],
+        for k in range(int(round(span.length * 4))):
+            notes.append(Note(span.start + 0.25 * k, 0.45, top[(0, 2, 1, 2)[k % 4] % len(top)],
                               vel * (1.0 if k % 2 == 0 else 0.8)))
     return notes
+
+
+def resting(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beats_per_bar: int,
+            energy: float, rng: np.random.Generator) -> list[Note]:
+    """Nothing until the final chord: a part a calm arrangement leaves out."""
+    return []
 
 
 def pulsed_drone(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beats_per_bar: int,
@@ -89,12 +96,13 @@ def swung_chords(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], bea
 
 ENERGY_PATTERNS: Mapping[str, PatternFn] = MappingProxyType({
     "arpeggio_quarters": arpeggio_quarters, "arpeggio_sixteenths": arpeggio_sixteenths, "shimmer": shimmer,
-    "pulsed_drone": pulsed_drone, "swung_chords": swung_chords, "chord_stabs": chord_stabs,
+    "resting": resting, "pulsed_drone": pulsed_drone, "swung_chords": swung_chords, "chord_stabs": chord_stabs,
 })
-# style -> band -> {pattern the style has: pattern at that energy}; bands "low" (< LOW) and "high" (> HIGH).
+# style -> band -> {pattern the style has: pattern at that energy}; bands "low" (< LOW), "mid", "high" (> HIGH).
 ENERGY_PARTS: Mapping[str, Mapping[str, Mapping[str, str]]] = MappingProxyType({
     "classical": {"low": {"arpeggio": "arpeggio_quarters"}, "high": {"arpeggio": "arpeggio_sixteenths"}},
-    "ambient": {"high": {"sustained_high": "shimmer", "drone": "pulsed_drone"}},
+    "ambient": {"low": {"sustained_high": "resting"}, "mid": {"drone": "pulsed_drone"},
+                "high": {"sustained_high": "shimmer", "drone": "pulsed_drone"}},
     "blues": {"low": {"comp_triplet": "swung_chords"}},
     "electronic": {"low": {"stabs": "chord_stabs"}},
 })

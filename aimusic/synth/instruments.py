@@ -42,6 +42,7 @@ class Timbre:
     vibrato: tuple[float, float, float] = (0.0, 0.0, 0.0)  # rate Hz, depth cents, delay s
     unison: int = 1
     detune_cents: float = 0.0
+    ensemble_side: float = 1.0       # level of the outer copies against the middle one (odd unison)
     noise: float = 0.0               # breath/bow noise level relative to the tone
     noise_band: tuple[float, float] = (1000.0, 6000.0)
     transient: float = 0.0           # hammer/pluck/key-click burst level
@@ -70,8 +71,10 @@ _TIMBRES = (
     _t(name="organ", ratios=(0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0),
        amps=(0.8, 1.0, 0.6, 0.55, 0.25, 0.22, 0.08, 0.1), attack=0.006, release=0.06,
        transient=0.04, transient_band=(2000.0, 8000.0), rotary=0.6),
-    # a section: players' vibratos are unsynchronised and blur into the ensemble detune
-    _t(name="strings", n_partials=16, rolloff=1.05, attack=0.35, release=0.6, unison=3, detune_cents=9.0, formant=(900.0, 0.8, 1.8), noise=0.008, noise_band=(2000.0, 7000.0),
+    # a section: players' vibratos are unsynchronised and blur into the ensemble detune; the
+    # outer copies sit 12 dB under the middle one, or three equal copies throb 12 dB deep
+    _t(name="strings", n_partials=16, rolloff=1.05, attack=0.35, release=0.6, unison=3, detune_cents=9.0,
+       ensemble_side=0.25, formant=(900.0, 0.8, 1.8), noise=0.008, noise_band=(2000.0, 7000.0),
        vel_brightness=0.8, max_hz=9000.0),
     _t(name="violin", n_partials=24, rolloff=0.95, attack=0.07, release=0.25, vibrato=(5.8, 20.0, 0.18),
        formant=(2800.0, 0.9, 1.5), noise=0.012, noise_band=(2500.0, 9000.0), vel_brightness=1.0,
@@ -116,7 +119,7 @@ _TIMBRES = (
     _t(name="synth_bass", n_partials=24, rolloff=1.0, even_gain=0.35, attack=0.004, release=0.06,
        unison=2, detune_cents=5.0, fenv=(9.0, 3.0, 0.12), env_decay=0.25, sustain=0.8, vel_brightness=0.8),
     _t(name="synth_pad", n_partials=14, rolloff=1.2, attack=0.7, release=1.4, unison=3, detune_cents=13.0,
-       cutoff_mult=5.0, max_hz=8000.0),
+       ensemble_side=0.25, cutoff_mult=5.0, max_hz=8000.0),
     _t(name="upright_bass", n_partials=14, rolloff=1.25, decay=2.2, decay_tilt=1.4, attack=0.004,
        release=0.09, transient=0.2, transient_band=(200.0, 1500.0), vel_brightness=1.0, max_hz=3000.0),
     # a bass guitar: a round plucked string that sings on (a fast, bright decay is a synth pluck),

@@ -181,6 +181,12 @@ def partial_shape(timbre: Timbre, pitch: int, velocity: float, sr: int,
         freqs = np.tile(freqs, u) * 2.0 ** (cents / 1200.0)
         unison_keep = audible_partials(freqs, sr=sr)
         amps = np.tile(amps, u)[unison_keep] / u
+        if timbre.ensemble_side != 1.0:
+            # the outer copies quieter than the middle one, at the same total power: equal
+            # copies cancel to silence once per beat, and every partial's beats line up
+            w = np.full(u, timbre.ensemble_side)
+            w[u // 2] = 1.0
+            amps = amps * np.repeat(w / np.sqrt(np.mean(w * w)), count)[unison_keep]
         decays, ratios = np.tile(decays, u)[unison_keep], np.tile(ratios, u)[unison_keep]
         freqs = freqs[unison_keep]
     for v in (freqs, amps, decays, ratios) + ((unison_keep,) if unison_keep is not None else ()):
