@@ -41,8 +41,8 @@ def arpeggio_sixteenths(spans: tuple[ChordSpan, ...], *, register: tuple[int, in
 
 def shimmer(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beats_per_bar: int,
             energy: float, rng: np.random.Generator) -> list[Note]:
-    """The chord's upper notes rocking in sixteenths, soft and ringing: an ambient bed in motion."""
-    vel = 0.4 + 0.3 * energy
+    """The chord's upper notes rocking in sixteenths, struck and ringing: an ambient bed in motion."""
+    vel = 0.6 + 0.4 * energy
     notes: list[Note] = []
     for span in spans:
         top = voice_chord(span.chord, register)[-3:]
