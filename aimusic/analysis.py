@@ -29,6 +29,19 @@ def estimate_tempo(audio: np.ndarray, *, sr: int) -> float:
     return float(60.0 / np.median(np.diff(beats)))
 
 
+def onset_rate(audio: np.ndarray, *, sr: int) -> float:
+    """Onsets per second that librosa's default onset detector hears in the mono mix.
+
+    The detector peak-picks the spectral flux against 7 % of the track's strongest onset, so
+    a sustained, reverberant texture with no strong attack is read as a stream of small
+    onsets: the rate compares arrangements of one piece, it does not count its notes.
+    """
+    import librosa
+
+    y = to_mono(audio).astype(np.float32)
+    return len(librosa.onset.onset_detect(y=y, sr=sr)) / (y.shape[0] / sr)
+
+
 def estimate_key(audio: np.ndarray, *, sr: int) -> tuple[int, str]:
     """(tonic pitch class, "major"/"minor") whose profile best matches the mean chroma."""
     import librosa

@@ -1,11 +1,10 @@
 """Energy measured on real output: the onsets a detector hears and the Score's notes rise with it."""
 from __future__ import annotations
 
-import librosa
 import numpy as np
 import pytest
 
-from aimusic.analysis import to_mono
+from aimusic.analysis import onset_rate
 from aimusic.config import DEFAULT_MODEL_PATH
 from aimusic.model.melodist import load_model_melodist
 from aimusic.pipeline import GenerationRequest, compose_piece, generate
@@ -16,9 +15,7 @@ LEVELS = (0.1, 0.5, 0.9)
 
 def _figures(style: str, energy: float, seed: int) -> tuple[float, int]:
     track = generate(GenerationRequest(style=style, duration=30.0, seed=seed, energy=energy), MODEL)
-    y = to_mono(track.audio).astype(np.float32)
-    onsets = librosa.onset.onset_detect(y=y, sr=track.sample_rate, units="time")
-    return len(onsets) / track.duration_s, sum(len(t.notes) for t in track.score.tracks)
+    return onset_rate(track.audio, sr=track.sample_rate), sum(len(t.notes) for t in track.score.tracks)
 
 
 @pytest.mark.parametrize("style", ["classical", "jazz", "rock", "blues", "electronic", "ambient"])
