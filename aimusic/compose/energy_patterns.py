@@ -1,14 +1,16 @@
 """Accompaniment patterns an asked energy swaps in, for the styles whose own patterns hardly change with it.
 
-Rock, jazz and electronic already thin out and fill up with their sections' levels (drums
-keep time only, power chords ring or chug, comping answers more). A classical keyboard, an
-ambient bed and a blues band need another figure to sound calmer or busier: broken chords in
+Rock and electronic already thin out and fill up with their sections' levels (drums keep
+time only, power chords ring or chug). A classical keyboard, a jazz trio, an ambient bed and
+a blues band need another figure to sound calmer or busier: broken chords in
 quarters or in sixteenths instead of eighths, a calm ambient bed of the pad alone (its high
 strings rest), its drone re-struck each half bar from the middle level up and a shimmer of
 sixteenths over the pad at the top, the piano's triplet comping relaxed into swung eighths, a house
-track's off-beat stabs struck once per chord instead; and at a high level the drums of rock,
-electronic and blues drive harder, while a calm electronic track keeps only its kick and two
-open hats a bar, and a calm blues only the ride on the beat (:data:`ENERGY_GROOVES`).
+track's off-beat stabs struck once per chord instead, a jazz ballad's voicings laid down once
+per chord and held; and at a high level the drums of rock, jazz, electronic and blues drive
+harder (the jazz ride on every swung eighth, the snare comping), while a calm electronic track
+keeps only its kick and two open hats a bar, a calm blues only the ride on the beat, and a calm
+jazz the ride on the quarters (:data:`ENERGY_GROOVES`).
 :data:`ENERGY_PARTS` says which pattern replaces which, per style and energy band; a pattern
 a meter chose (a waltz, a 6/8 figure) is never replaced.
 """
@@ -21,7 +23,7 @@ import numpy as np
 
 from ..score import Note
 from .bass import _root
-from .harmony import PatternFn, _chord_notes, broken_chords, voice_chord
+from .harmony import PatternFn, _chord_notes, broken_chords, comp_rootless, voice_chord
 from .melody_context import ChordSpan
 
 LOW, HIGH = 0.35, 0.7     # below LOW the calm figure, above HIGH the busy one
@@ -69,6 +71,17 @@ def pulsed_drone(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], bea
     return notes
 
 
+def comp_held(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beats_per_bar: int,
+              energy: float, rng: np.random.Generator) -> list[Note]:
+    """A ballad's comping: one rootless voicing laid down at each chord change and held."""
+    notes: list[Note] = []
+    for span in spans:
+        vel = (0.4 + 0.25 * energy) * float(rng.uniform(0.9, 1.05))
+        notes += _chord_notes(voice_chord(span.chord, register, rootless=True), span.start, span.length * 0.95,
+                              min(vel, 1.0))
+    return notes
+
+
 def chord_stabs(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beats_per_bar: int,
                 energy: float, rng: np.random.Generator) -> list[Note]:
     """A calm house track's chords: struck once at each change, with the kick, and left to ring."""
@@ -96,7 +109,7 @@ def swung_chords(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], bea
 
 ENERGY_PATTERNS: Mapping[str, PatternFn] = MappingProxyType({
     "arpeggio_quarters": arpeggio_quarters, "arpeggio_sixteenths": arpeggio_sixteenths, "shimmer": shimmer,
-    "resting": resting, "pulsed_drone": pulsed_drone, "swung_chords": swung_chords, "chord_stabs": chord_stabs,
+    "resting": resting, "pulsed_drone": pulsed_drone, "comp_held": comp_held, "swung_chords": swung_chords, "chord_stabs": chord_stabs,
 })
 # style -> band -> {pattern the style has: pattern at that energy}; bands "low" (< LOW), "mid", "high" (> HIGH).
 ENERGY_PARTS: Mapping[str, Mapping[str, Mapping[str, str]]] = MappingProxyType({
@@ -104,6 +117,7 @@ ENERGY_PARTS: Mapping[str, Mapping[str, Mapping[str, str]]] = MappingProxyType({
     "ambient": {"low": {"sustained_high": "resting"}, "mid": {"drone": "pulsed_drone"},
                 "high": {"sustained_high": "shimmer", "drone": "pulsed_drone"}},
     "blues": {"low": {"comp_triplet": "swung_chords"}},
+    "jazz": {"low": {"comp_swing": "comp_held"}},
     "electronic": {"low": {"stabs": "chord_stabs"}},
 })
 
@@ -114,6 +128,7 @@ ENERGY_INSTRUMENTS: Mapping[str, Mapping[str, Mapping[str, tuple[str, ...]]]] = 
 # style -> band -> the grooves its drums choose from at that asked energy.
 ENERGY_GROOVES: Mapping[str, Mapping[str, tuple[str, ...]]] = MappingProxyType({
     "rock": {"high": ("rock_drive", "rock_drive_ride")},
+    "jazz": {"low": ("jazz_ride_quarters",), "high": ("jazz_drive",)},
     "blues": {"low": ("shuffle_quarters",), "high": ("shuffle_drive",)},
     "electronic": {"low": ("house_sparse",), "high": ("house_drive",)},
 })
