@@ -3,8 +3,13 @@
 Starts ``gunicorn -c gunicorn.conf.py ai_music_system:app`` on a free port with a temporary
 OUTPUT_DIR, fires ``--clients`` requests at once (``--rounds`` times), and reports latency
 percentiles and how many were served (201) or turned away (503) by the generation limit.
+With ``--seconds S`` each client instead posts one request after another for S seconds (a
+sustained load: tracks per second is the throughput). The workers' resident memory is read
+after the start (once the first /health answers and the warm-up has settled) and at rest
+after the load.
 
     python bench/bench_web_load.py --clients 6 --rounds 2 --duration 10 --max-concurrent 2
+    python bench/bench_web_load.py --clients 4 --seconds 60 --duration 30 --max-concurrent 4
 """
 from __future__ import annotations
 
@@ -42,6 +47,33 @@ def _post(port: int, payload: dict) -> tuple[int, float]:
     return status, time.perf_counter() - t0
 
 
+def _worker_rss_mb(master: int) -> list[float]:
+    """Resident memory of each child process of ``master`` (the gunicorn workers), in MB."""
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    sizes = []
+    for pid in children:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                sizes.append(int(line.split()[1]) / 1024)
+    return sizes
+
+
+def _sustained(port: int, clients: int, seconds: float, duration: float) -> list[tuple[int, float]]:
+    """Each client posts one request after another until ``seconds`` have passed."""
+    styles = ["classical", "jazz", "rock", "blues", "electronic", "ambient"]
+    end = time.perf_counter() + seconds
+
+    def client(i: int) -> list[tuple[int, float]]:
+        done, k = [], 0
+        while time.perf_counter() < end:
+            done.append(_post(port, {"style": styles[(i + k) % 6], "duration": duration, "seed": 100 * i + k}))
+            k += 1
+        return done
+
+    with ThreadPoolExecutor(clients) as pool:
+        return [r for rs in pool.map(client, range(clients)) for r in rs]
+
+
 def main() -> None:
     """Run the load test and print a Markdown summary."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -50,6 +82,8 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--max-concurrent", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--seconds", type=float, default=0.0, help="sustained load for this long instead of rounds")
+    parser.add_argument("--settle", type=float, default=10.0, help="seconds to wait before each memory reading")
     args = parser.parse_args()
 
     port = _free_port()
@@ -68,15 +102,22 @@ def main() -> None:
                         break
                 except OSError:
                     time.sleep(0.2)
+            time.sleep(args.settle)
+            rss_start = _worker_rss_mb(proc.pid)
             styles = ["classical", "jazz", "rock", "blues", "electronic", "ambient"]
             results: list[tuple[int, float]] = []
             t0 = time.perf_counter()
-            with ThreadPoolExecutor(args.clients) as pool:
-                for r in range(args.rounds):
-                    payloads = [{"style": styles[(r * args.clients + i) % 6], "duration": args.duration, "seed": i}
-                                for i in range(args.clients)]
-                    results += list(pool.map(lambda p: _post(port, p), payloads))
+            if args.seconds:
+                results = _sustained(port, args.clients, args.seconds, args.duration)
+            else:
+                with ThreadPoolExecutor(args.clients) as pool:
+                    for r in range(args.rounds):
+                        payloads = [{"style": styles[(r * args.clients + i) % 6], "duration": args.duration,
+                                     "seed": i} for i in range(args.clients)]
+                        results += list(pool.map(lambda p: _post(port, p), payloads))
             wall = time.perf_counter() - t0
+            time.sleep(args.settle)
+            rss_rest = _worker_rss_mb(proc.pid)
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=60)
@@ -84,13 +125,17 @@ def main() -> None:
     ok = np.array([t for s, t in results if s == 201])
     busy = sum(1 for s, _ in results if s == 503)
     other = sorted({s for s, _ in results if s not in (201, 503)})
-    print(f"## Load: {args.clients} concurrent clients x {args.rounds} rounds, {args.duration:g} s tracks, "
+    shape = f"{args.seconds:g} s sustained" if args.seconds else f"{args.rounds} rounds"
+    print(f"## Load: {args.clients} concurrent clients, {shape}, {args.duration:g} s tracks, "
           f"{args.workers} workers, MAX_CONCURRENT_GENERATIONS={args.max_concurrent}\n")
     print(f"- served 201: {ok.size}, turned away 503: {busy}, other: {other or 'none'}")
     if ok.size:
         print(f"- latency of served requests: p50 {np.percentile(ok, 50) * 1e3:.0f} ms, "
               f"p95 {np.percentile(ok, 95) * 1e3:.0f} ms, max {ok.max() * 1e3:.0f} ms")
-    print(f"- wall time {wall:.1f} s, {ok.size * args.duration / wall:.1f} s of audio per second")
+    print(f"- wall time {wall:.1f} s, {ok.size / wall:.2f} tracks/s, {ok.size * args.duration / wall:.1f} s of audio "
+          "per second")
+    print(f"- worker RSS after the start: {', '.join(f'{r:.0f}' for r in rss_start)} MB; at rest after the load: "
+          f"{', '.join(f'{r:.0f}' for r in rss_rest)} MB")
 
 
 if __name__ == "__main__":
