@@ -18,7 +18,11 @@ for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 from aimusic.config import SAMPLE_RATE, Settings  # noqa: E402
+from aimusic.heap import limit_arenas  # noqa: E402
 from aimusic.synth import start_warm_up  # noqa: E402
+
+# Before any thread: the workers' request threads share two malloc arenas (aimusic/heap.py).
+limit_arenas()
 
 _settings = Settings.from_env()
 # The synthesizer's calibrations, the start's longest computation, are measured in a copy of this

@@ -36,3 +36,40 @@ def test_release_free_memory_returns_the_freed_blocks():
     out = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, check=True).stdout
     held, released = map(int, out.split())
     assert held - released >= 60   # 80 freed 1 MB blocks; the 80 still used stay
+
+
+# Eight threads that each allocate, then the arenas glibc made for them, counted in malloc_info.
+ARENAS_SCRIPT = textwrap.dedent("""
+    import ctypes, sys, tempfile, threading
+    from aimusic.heap import limit_arenas
+
+    if sys.argv[1] == "limit":
+        assert limit_arenas(2)
+    def work():
+        for _ in range(200):
+            kept = [bytearray(4096) for _ in range(64)]
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    libc = ctypes.CDLL("libc.so.6")
+    libc.fopen.restype = ctypes.c_void_p
+    libc.fopen.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+    libc.malloc_info.argtypes = [ctypes.c_int, ctypes.c_void_p]
+    libc.fclose.argtypes = [ctypes.c_void_p]
+    with tempfile.NamedTemporaryFile(suffix=".xml") as out:
+        f = libc.fopen(out.name.encode(), b"w")
+        libc.malloc_info(0, f)
+        libc.fclose(f)
+        print(open(out.name).read().count("<heap nr="))
+""")
+
+
+@pytest.mark.skipif(heap._LIBC is None, reason="mallopt is glibc's")
+def test_threads_share_the_arenas_limit_arenas_allows():
+    def heaps(mode: str) -> int:
+        run = subprocess.run([sys.executable, "-c", ARENAS_SCRIPT, mode], capture_output=True, text=True, check=True)
+        return int(run.stdout)
+    assert heaps("limit") <= 2
+    assert heaps("default") > 2     # without the limit, the threads get arenas of their own

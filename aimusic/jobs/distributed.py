@@ -28,6 +28,7 @@ from dramatiq.common import compute_backoff
 
 from .. import library
 from ..config import Settings
+from ..heap import limit_arenas
 from ..service import TrackService, Unavailable
 from .runner import run_item, worker_name
 
@@ -217,6 +218,7 @@ def run_worker(service: TrackService, *, threads: int | None = None,
                ready: Callable[[], None] | None = None) -> int:
     """Serve jobs from Redis until SIGTERM or SIGINT: Dramatiq's worker threads plus a sweeper."""
     settings = service.settings
+    limit_arenas()      # before Dramatiq's threads: they share two malloc arenas (aimusic/heap.py)
     queue = DramatiqQueue(settings, run=lambda job_id, index: run_item(service, job_id, index,
                                                                         worker=worker_name()))
     worker = dramatiq.Worker(queue.broker, queues={QUEUE_NAME}, worker_threads=threads or settings.worker_threads,
