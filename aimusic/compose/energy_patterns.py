@@ -4,7 +4,7 @@ Rock, jazz and electronic already thin out and fill up with their sections' leve
 keep time only, power chords ring or chug, comping answers more). A classical keyboard, an
 ambient bed and a blues band need another figure to sound calmer or busier: broken chords in
 quarters or in sixteenths instead of eighths, a shimmer of eighths over the pad, a drone
-re-struck each half bar, the piano's triplet comping relaxed into swung eighths, a house
+re-struck each half bar, the blues comping's triplets relaxed into swung eighths, a house
 track's off-beat stabs struck once per chord instead; and at a high level the drums of rock,
 electronic and blues drive harder, while a calm electronic track keeps only its kick and two
 open hats a bar, and a calm blues only the ride on the beat (:data:`ENERGY_GROOVES`).
@@ -74,7 +74,7 @@ def chord_stabs(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beat
 
 def swung_chords(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beats_per_bar: int,
                  energy: float, rng: np.random.Generator) -> list[Note]:
-    """Blues piano laid back: a chord on each beat and on the swung "and" of two and four."""
+    """Blues comping laid back: a chord on each beat and on the swung "and" of two and four."""
     vel = 0.36 + 0.3 * energy
     notes: list[Note] = []
     for span in spans:
