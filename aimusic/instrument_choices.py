@@ -18,7 +18,7 @@ _EXTRA: dict[str, dict[str, tuple[str, ...]]] = {
     "jazz": {"melody": ("flute", "violin", "clean_guitar", "piano", "organ"), "harmony": ("organ", "clean_guitar"),
              "bass": ("electric_bass",)},
     "rock": {"melody": ("synth_lead", "sax"), "pad": ("synth_pad", "piano", "strings")},
-    "blues": {"melody": ("sax", "lead_guitar", "organ", "piano"), "harmony": ("organ", "electric_piano")},
+    "blues": {"melody": ("clean_guitar", "sax", "organ", "piano"), "harmony": ("piano", "organ", "electric_piano")},
     "electronic": {"melody": ("bell", "electric_piano", "sax"), "harmony": ("electric_piano", "organ"),
                    "pad": ("strings",)},
     "ambient": {"melody": ("piano", "violin", "synth_lead"), "pad": ("organ",), "harmony": ("synth_pad", "electric_piano")},

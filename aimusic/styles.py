@@ -178,7 +178,8 @@ JAZZ = StyleSpec(
 
 BLUES = StyleSpec(
     name="blues",
-    description="12-bar form with dominant sevenths, boogie bass, triplet piano, AAB guitar lines with blue notes",
+    description="12-bar form with dominant sevenths, boogie bass, triplet guitar comping, AAB guitar lines with "
+                "blue notes",
     default_tempo=90, tempo_range=(60, 140), beats_per_bar=4, beat_unit=4,
     modes=("major", "major", "minor"), tonics=(4, 9, 7, 0, 2, 5, 10),
     swing=0.66, phrase_bars=12, intro_bars=4, fixed_form=True,
@@ -197,14 +198,16 @@ BLUES = StyleSpec(
     }),
     cadences=_freeze({"major": (("V7", "IV7", "I7"),), "minor": (("bVI7", "V7", "i7"),)}),
     parts=(
-        PartSpec("melody", ("crunch_guitar", "clean_guitar", "crunch_guitar"), "melody", (60, 84), gain_db=-2,
+        PartSpec("melody", ("crunch_guitar", "lead_guitar", "crunch_guitar"), "melody", (60, 84), gain_db=0,
                  pan=0.15, reverb_send=0.25),
-        PartSpec("harmony", ("piano",), "comp_triplet", (50, 72), gain_db=-8, pan=-0.25, reverb_send=0.2,
+        # a rhythm guitar comps, not a piano, and the drums sit under the band: a piano's triplets
+        # over a kit swinging its cymbal are a jazz group's
+        PartSpec("harmony", ("rhythm_guitar",), "comp_triplet", (50, 72), gain_db=-8, pan=-0.25, reverb_send=0.2,
                  triplets=True),
         PartSpec("bass", ("electric_bass", "upright_bass"), "boogie", (28, 52), gain_db=-4, reverb_send=0.05),
-        PartSpec("drums", ("acoustic_kit",), "groove", (0, 127), gain_db=-5, reverb_send=0.12),
+        PartSpec("drums", ("acoustic_kit",), "groove", (0, 127), gain_db=-9, reverb_send=0.12),
     ),
-    grooves=("shuffle", "shuffle_ride"),
+    grooves=("shuffle_backbeat", "shuffle_backbeat_kick"),
     melody=MelodySpec(model_tag="pop", step=0.5, rest_prob=0.2, long_note_prob=0.35, density=0.55,
                       phrasing="aab", blue_notes=0.6),
     mix=MixSpec(reverb_room=0.4, reverb_damping=0.6, master_low_shelf_db=0.5, glue_ratio=2.0),

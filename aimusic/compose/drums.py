@@ -21,6 +21,10 @@ GROOVES: dict[str, dict[int, str]] = {
                        SIDE_STICK: "............o..."},
     "shuffle": {CLOSED_HAT: "x.o.x.o.x.o.x.o.", SNARE: "....x..g....x...", KICK: "x.......x.o....."},
     "shuffle_ride": {RIDE: "x.o.x.o.x.o.x.o.", SNARE: "....x.......x..g", KICK: "x.....o.x......."},
+    # the blues band's: the hat on the beat and the backbeat, the guitar and bass swinging the
+    # eighths (a cymbal swinging them is a jazz drummer's)
+    "shuffle_backbeat": {CLOSED_HAT: "x...x...x...x...", SNARE: "....x.......x...", KICK: "x.......x......."},
+    "shuffle_backbeat_kick": {CLOSED_HAT: "x...x...x...x...", SNARE: "....x.......x...", KICK: "x.......x.o....."},
     "rock_backbeat": {CLOSED_HAT: "x.o.x.o.x.o.x.o.", SNARE: "....x.......x..g", KICK: "x.......x.x....."},
     "rock_eighths": {CLOSED_HAT: "x.o.x.o.x.o.x.o.", SNARE: "....x..g....x...", KICK: "x.....x.x......."},
     # the hats on the beat, the kick on one and three: a kick on all four is a dance floor's

@@ -5,7 +5,7 @@ time only, power chords ring or chug). A classical keyboard, a jazz trio, an amb
 a blues band need another figure to sound calmer or busier: broken chords in
 quarters or in sixteenths instead of eighths, a calm ambient bed of the pad alone (its high
 strings rest), its drone re-struck each half bar from the middle level up and a shimmer of
-sixteenths over the pad at the top, the piano's triplet comping relaxed into swung eighths, a house
+sixteenths over the pad at the top, the blues comping's triplets relaxed into swung eighths, a house
 track's off-beat stabs struck once per chord instead, a jazz ballad's voicings laid down once
 per chord and held; and at a high level the drums of rock, jazz, electronic and blues drive
 harder (the jazz ride on every swung eighth, the snare comping), while a calm electronic track
@@ -94,7 +94,7 @@ def chord_stabs(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beat
 
 def swung_chords(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beats_per_bar: int,
                  energy: float, rng: np.random.Generator) -> list[Note]:
-    """Blues piano laid back: a chord on each beat and on the swung "and" of two and four."""
+    """Blues comping laid back: a chord on each beat and on the swung "and" of two and four."""
     vel = 0.36 + 0.3 * energy
     notes: list[Note] = []
     for span in spans:

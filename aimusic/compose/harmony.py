@@ -187,7 +187,7 @@ def power_chords(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], bea
 
 def comp_triplet(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beats_per_bar: int,
                  energy: float, rng: np.random.Generator) -> list[Note]:
-    """Blues piano: chords on every triplet eighth (the 12/8 feel), the backbeat leaning.
+    """Blues comping (a rhythm guitar's or a piano's): chords on every triplet eighth, the backbeat leaning.
 
     The second bar of every two answers the lead (which calls in the first): its last beat
     is a fill down the blues scale of the chord from its flat seventh, an octave up. The

@@ -97,7 +97,7 @@ def comp_waltz(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beats
 
 def comp_compound(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beats_per_bar: int,
                   energy: float, rng: np.random.Generator) -> list[Note]:
-    """Slow-blues piano in 12/8: the chord on every eighth, each pulse's first leaning, two and four hardest."""
+    """Slow-blues comping in 12/8: the chord on every eighth, each pulse's first leaning, two and four hardest."""
     vel = 0.34 + 0.3 * energy
     notes: list[Note] = []
     for span in spans:

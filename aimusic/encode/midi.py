@@ -21,7 +21,7 @@ DRUM_CHANNEL = 9          # channel 10 to a musician
 # General MIDI programs for our timbres, so a General MIDI player sounds close.
 GM_PROGRAMS = {
     "piano": 0, "electric_piano": 4, "organ": 16, "clean_guitar": 27, "crunch_guitar": 29, "lead_guitar": 29,
-    "overdrive_guitar": 30, "overdrive_guitar_2": 30,
+    "rhythm_guitar": 29, "overdrive_guitar": 30, "overdrive_guitar_2": 30,
     "upright_bass": 32, "electric_bass": 33, "violin": 40, "cello": 42, "strings": 48, "brass": 61,
     "sax": 65, "flute": 73, "synth_lead": 81, "synth_bass": 38, "synth_pad": 89, "synth_pluck": 84,
     "bell": 14,
