@@ -15,7 +15,7 @@ from .styles import STYLES, StyleSpec
 _EXTRA: dict[str, dict[str, tuple[str, ...]]] = {
     "classical": {"melody": ("sax", "brass", "electric_piano"), "harmony": ("electric_piano", "organ"),
                   "pad": ("synth_pad", "organ"), "bass": ("upright_bass",)},
-    "jazz": {"melody": ("flute", "violin", "clean_guitar", "piano", "organ"), "harmony": ("organ", "clean_guitar"),
+    "jazz": {"melody": ("electric_piano", "flute", "violin", "clean_guitar", "piano", "organ"), "harmony": ("organ", "clean_guitar"),
              "bass": ("electric_bass",)},
     "rock": {"melody": ("synth_lead", "sax"), "pad": ("synth_pad", "piano", "strings")},
     "blues": {"melody": ("clean_guitar", "sax", "organ", "piano"), "harmony": ("piano", "organ", "electric_piano")},

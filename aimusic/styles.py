@@ -163,7 +163,9 @@ JAZZ = StyleSpec(
     cadences=_freeze({"major": (("ii7", "V7", "Imaj9"), ("iii7 VI7", "ii7 V7", "Imaj7")),
                       "minor": (("iiø7", "V7", "i9"),)}),
     parts=(
-        PartSpec("melody", ("sax", "brass", "electric_piano"), "melody", (60, 84), gain_db=-2, pan=0.15,
+        # a horn leads (an electric piano playing the line over its own comping is a fusion
+        # record to a listener; it stays a choice)
+        PartSpec("melody", ("sax", "brass", "sax"), "melody", (60, 84), gain_db=-2, pan=0.15,
                  reverb_send=0.25),
         PartSpec("harmony", ("electric_piano", "piano"), "comp_swing", (50, 74), gain_db=-7, pan=-0.25,
                  reverb_send=0.2),
