@@ -10,7 +10,7 @@ A threaded server has a second cost: glibc gives each thread that allocates whil
 the lock an arena of its own (up to eight per core), and what a generation frees in one arena is
 not reused by the next generation in another. :func:`limit_arenas` caps them; a 2-worker server
 measured at rest after 60 s of four clients held 286 and 294 MB per worker with the default
-arenas, 227 and 229 MB with two, serving the same 1.16-1.17 tracks a second.
+arenas, 227-239 MB with two, at the same throughput (``bench/bench_web_load.py --seconds 60``).
 """
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..score import Note
 from .bass import _root
-from .harmony import PatternFn, _chord_notes, broken_chords, comp_rootless, voice_chord
+from .harmony import PatternFn, _chord_notes, broken_chords, voice_chord
 from .melody_context import ChordSpan
 
 LOW, HIGH = 0.35, 0.7     # below LOW the calm figure, above HIGH the busy one
@@ -109,7 +109,8 @@ def swung_chords(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], bea
 
 ENERGY_PATTERNS: Mapping[str, PatternFn] = MappingProxyType({
     "arpeggio_quarters": arpeggio_quarters, "arpeggio_sixteenths": arpeggio_sixteenths, "shimmer": shimmer,
-    "resting": resting, "pulsed_drone": pulsed_drone, "comp_held": comp_held, "swung_chords": swung_chords, "chord_stabs": chord_stabs,
+    "resting": resting, "pulsed_drone": pulsed_drone, "comp_held": comp_held, "swung_chords": swung_chords,
+    "chord_stabs": chord_stabs,
 })
 # style -> band -> {pattern the style has: pattern at that energy}; bands "low" (< LOW), "mid", "high" (> HIGH).
 ENERGY_PARTS: Mapping[str, Mapping[str, Mapping[str, str]]] = MappingProxyType({

@@ -8,7 +8,7 @@ stem-level colour applied after all notes are summed (guitar drive + cabinet, or
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Mapping
 
@@ -99,11 +99,6 @@ _TIMBRES = (
        decay_pitch=0.3, attack=0.002, release=0.08, vibrato=(5.2, 24.0, 0.2), transient=0.25,
        transient_band=(1200.0, 4500.0), vel_brightness=0.8, max_hz=6500.0, drive=0.6, amp="crunch",
        cabinet="closed_4x12"),
-    # a rhythm guitar on the edge of break-up: the crunch guitar with little drive, a blues
-    # band's comping (driven harder, its short triplet chords read as a synthesizer)
-    _t(name="rhythm_guitar", n_partials=32, rolloff=0.6, comb=(0.16, 0.22), decay=0.75, decay_tilt=0.8,
-       decay_pitch=0.3, attack=0.002, release=0.08, transient=0.25, transient_band=(1200.0, 4500.0),
-       vel_brightness=0.8, max_hz=6500.0, drive=0.3, amp="crunch", cabinet="closed_4x12"),
     _t(name="lead_guitar", n_partials=32, rolloff=0.75, comb=(0.15, 0.09), decay=0.55, decay_tilt=0.8,
        decay_pitch=0.3, attack=0.002, release=0.08, vibrato=(5.5, 18.0, 0.25), transient=0.25,
        transient_band=(1200.0, 4500.0), vel_brightness=0.8, max_hz=6000.0, drive=0.8, amp="high_gain",
@@ -138,7 +133,12 @@ _TIMBRES = (
        release=0.6, vel_brightness=1.0, max_seconds=6.0),
 )
 
-TIMBRES: Mapping[str, Timbre] = MappingProxyType({t.name: t for t in _TIMBRES})
+# a rhythm guitar on the edge of break-up: the crunch guitar with little drive and no vibrato, a
+# blues band's comping (driven harder, its short triplet chords read as a synthesizer)
+_RHYTHM_GUITAR = replace(next(t for t in _TIMBRES if t.name == "crunch_guitar"), name="rhythm_guitar",
+                         vibrato=(0.0, 0.0, 0.0), drive=0.3)
+
+TIMBRES: Mapping[str, Timbre] = MappingProxyType({t.name: t for t in (*_TIMBRES, _RHYTHM_GUITAR)})
 
 
 def get_timbre(name: str) -> Timbre:
