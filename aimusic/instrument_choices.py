@@ -13,7 +13,7 @@ from .errors import ParameterError
 from .styles import STYLES, StyleSpec
 
 _EXTRA: dict[str, dict[str, tuple[str, ...]]] = {
-    "classical": {"melody": ("sax", "brass", "electric_piano"), "harmony": ("electric_piano", "organ"),
+    "classical": {"melody": ("flute", "sax", "brass", "electric_piano"), "harmony": ("electric_piano", "organ"),
                   "pad": ("synth_pad", "organ"), "bass": ("upright_bass",)},
     "jazz": {"melody": ("electric_piano", "flute", "violin", "clean_guitar", "piano", "organ"), "harmony": ("organ", "clean_guitar"),
              "bass": ("electric_bass",)},

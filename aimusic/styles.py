@@ -126,7 +126,9 @@ CLASSICAL = StyleSpec(
     cadences=_freeze({"major": (("IV", "V7", "I"), ("ii", "V7", "I")),
                       "minor": (("iv", "V7", "i"), ("iio", "V7", "i"))}),
     parts=(
-        PartSpec("melody", ("violin", "flute", "piano"), "melody", (67, 91), gain_db=-2, pan=0.1,
+        # a violin or the piano leads (a flute over the strings is heard as an ambient record; it
+        # stays a choice)
+        PartSpec("melody", ("violin", "violin", "piano"), "melody", (67, 91), gain_db=-2, pan=0.1,
                  reverb_send=0.35),
         PartSpec("harmony", ("piano",), "arpeggio", (48, 72), gain_db=-6, pan=-0.2, reverb_send=0.3),
         PartSpec("pad", ("strings",), "sustained", (52, 76), gain_db=-12, pan=0.3, reverb_send=0.45),
@@ -320,7 +322,8 @@ AMBIENT = StyleSpec(
                  reverb_send=0.6, effects={"delay": 0.4}),
         PartSpec("pad", ("synth_pad", "strings"), "sustained", (48, 76), gain_db=-7, pan=-0.1, reverb_send=0.7,
                  effects={"chorus": 0.4}),
-        PartSpec("harmony", ("strings",), "sustained_high", (60, 84), gain_db=-14, pan=0.35, reverb_send=0.7),
+        # a high string layer under the pad, felt more than heard (louder, it is a classical record)
+        PartSpec("harmony", ("strings",), "sustained_high", (60, 84), gain_db=-19, pan=0.35, reverb_send=0.7),
         PartSpec("bass", ("synth_bass",), "drone", (28, 48), gain_db=-9, reverb_send=0.2),
     ),
     grooves=(),

@@ -128,7 +128,7 @@ _TIMBRES = (
        attack=0.012, release=0.07, transient=0.05, transient_band=(300.0, 2500.0), vel_brightness=0.8,
        max_hz=4000.0),
     _t(name="bell", ratios=(0.56, 0.92, 1.0, 1.19, 1.71, 2.0, 2.74, 3.0, 3.76, 4.07),
-       amps=(0.6, 0.5, 1.0, 0.55, 0.45, 0.35, 0.3, 0.2, 0.15, 0.12),
+       amps=(0.6, 0.5, 1.0, 0.3, 0.2, 0.15, 0.1, 0.06, 0.04, 0.03),
        decay_mults=(0.6, 0.9, 1.0, 1.2, 1.6, 2.0, 2.6, 3.0, 3.6, 4.2), decay=0.9, attack=0.002,
        release=0.6, vel_brightness=1.0, max_seconds=6.0),
 )
