@@ -13,7 +13,7 @@ from dataclasses import replace
 from types import MappingProxyType
 from typing import Mapping
 
-from .compose.energy_patterns import ENERGY_GROOVES, ENERGY_INSTRUMENTS, ENERGY_PARTS, energy_band
+from .compose.energy_patterns import ENERGY_GAINS, ENERGY_GROOVES, ENERGY_INSTRUMENTS, ENERGY_PARTS, energy_band
 from .styles import STYLES, StyleSpec
 
 # Each style's usual level, as /api/styles lists it.
@@ -59,7 +59,8 @@ def style_at_energy(style: StyleSpec, energy: float | None) -> StyleSpec:
     """``style`` with the master's brightness and the accompaniment figures for ``energy``.
 
     The style itself for None. Figures change only where
-    :data:`~aimusic.compose.energy_patterns.ENERGY_PARTS` names one for the style's pattern.
+    :data:`~aimusic.compose.energy_patterns.ENERGY_PARTS` names one for the style's pattern;
+    such a figure may bring its own instrument (``ENERGY_INSTRUMENTS``) and level (``ENERGY_GAINS``).
     """
     if energy is None:
         return style
@@ -68,6 +69,9 @@ def style_at_energy(style: StyleSpec, energy: float | None) -> StyleSpec:
     parts = tuple(replace(p, pattern=swaps[p.pattern]) if p.pattern in swaps else p for p in style.parts)
     voices = ENERGY_INSTRUMENTS.get(style.name, {}).get(band, {})
     parts = tuple(replace(p, instruments=voices[p.role]) if p.role in voices and p.pattern in swaps.values() else p
+                  for p in parts)
+    levels = ENERGY_GAINS.get(style.name, {}).get(band, {})
+    parts = tuple(replace(p, gain_db=levels[p.role]) if p.role in levels and p.pattern in swaps.values() else p
                   for p in parts)
     own_grooves = style.grooves == STYLES[style.name].grooves      # a meter's own grooves stay
     grooves = ENERGY_GROOVES.get(style.name, {}).get(band, style.grooves) if own_grooves else style.grooves

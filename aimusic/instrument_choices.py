@@ -21,7 +21,7 @@ _EXTRA: dict[str, dict[str, tuple[str, ...]]] = {
     "blues": {"melody": ("clean_guitar", "sax", "organ", "piano"), "harmony": ("piano", "organ", "electric_piano")},
     "electronic": {"melody": ("bell", "electric_piano", "sax"), "harmony": ("electric_piano", "organ"),
                    "pad": ("strings",)},
-    "ambient": {"melody": ("piano", "violin", "synth_lead"), "pad": ("organ",), "harmony": ("synth_pad", "electric_piano")},
+    "ambient": {"melody": ("piano", "violin", "synth_lead"), "pad": ("organ",), "harmony": ("synth_pad", "electric_piano", "celesta")},
 }
 
 

@@ -21,6 +21,7 @@ CEILING_DBTP = -1.0
 OVERSAMPLE = 4
 FIR_HALF = 6              # taps each side of the inter-sample interpolator (12 per phase, as BS.1770)
 FADE_OUT_S = 0.02
+FADE_IN_FLOOR_DB = -60.0  # where a style's swell-in (MixSpec.fade_in_s) starts
 HOP_S = 0.1              # loudness blocks are four 100 ms hops (400 ms, 75 % overlap)
 LIMIT_BLOCK = 32         # the limiter's gain is computed per block and interpolated
 PEAK_CHUNK = 1 << 16     # samples examined at once by the true-peak estimate (bounds its temporaries)
@@ -286,6 +287,20 @@ def fade_out(y: np.ndarray, *, sr: int, seconds: float = FADE_OUT_S, copy: bool 
         ramp = 0.5 + 0.5 * np.cos(np.pi * np.arange(1, n + 1) / n)
         out[-n:] *= ramp.astype(np.float32).reshape((n,) + (1,) * (y.ndim - 1))
     return out
+
+
+def fade_in(y: np.ndarray, *, sr: int, seconds: float, floor_db: float = FADE_IN_FLOOR_DB) -> np.ndarray:
+    """Swell the first ``seconds`` of ``y`` in, in place: from ``floor_db`` to unity, linear in dB.
+
+    A piece that opens on every part at once from digital silence has, to the ear and to an
+    onset detector, its strongest attack at 0:00; a swell even in decibels lets the pad
+    come up as a player's volume pedal would, with no step anywhere.
+    """
+    n = min(int(seconds * sr), y.shape[0])
+    if n > 0:
+        ramp = (10.0 ** (floor_db * (1.0 - np.arange(n) / n) / 20.0)).astype(np.float32)
+        y[:n] *= ramp.reshape((n,) + (1,) * (y.ndim - 1))
+    return y
 
 
 def master(y: np.ndarray, *, sr: int, target_lufs: float = TARGET_LUFS, ceiling_db: float = CEILING_DBTP,

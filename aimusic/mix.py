@@ -17,7 +17,7 @@ import numpy as np
 import pedalboard as pb
 
 from .heap import release_free_memory
-from .mastering import db_to_gain, master
+from .mastering import db_to_gain, fade_in, master
 from .score import KICK, Score
 from .styles import MixSpec, PartSpec, StyleSpec
 from .synth.levels import stem_level_db
@@ -304,7 +304,10 @@ def mix_sources(sources: dict[str, StemSource], score: Score, style: StyleSpec, 
     # The streaming loop freed thousands of chunk-sized buffers the allocator keeps for reuse;
     # mastering allocates other sizes, and the peak would be the sum of both: start it from a low base.
     release_free_memory()
-    return master(master_bus(out, spec, sr=sr), sr=sr, copy=False)
+    out = master_bus(out, spec, sr=sr)
+    if spec.fade_in_s > 0:
+        fade_in(out, sr=sr, seconds=spec.fade_in_s)
+    return master(out, sr=sr, copy=False)
 
 
 def master_eq(spec: MixSpec) -> list[pb.Plugin]:

@@ -55,6 +55,7 @@ class MixSpec:
     master_high_shelf_db: float = 0.0
     glue_ratio: float = 2.0
     sidechain_duck: float = 0.0    # 0..1 depth of kick ducking on pads and bass
+    fade_in_s: float = 0.0         # the mix swells in from -60 dB over this long (0 = it starts at once)
 
 
 @dataclass(frozen=True)
@@ -329,7 +330,8 @@ AMBIENT = StyleSpec(
     ),
     grooves=(),
     melody=MelodySpec(model_tag="folk", step=1.0, rest_prob=0.3, long_note_prob=0.6, density=0.35),
-    mix=MixSpec(reverb_room=0.92, reverb_damping=0.25, delay_seconds=0.5, delay_feedback=0.45, glue_ratio=1.5),
+    mix=MixSpec(reverb_room=0.92, reverb_damping=0.25, delay_seconds=0.5, delay_feedback=0.45, glue_ratio=1.5,
+                fade_in_s=1.5),
     tail_seconds=4.0,
 )
 

@@ -236,3 +236,24 @@ def test_streamed_render_mix_is_mastered_and_independent_of_the_note_cache(style
     whole = mix_score(render_stems(score, sr=SR, n_samples=n), score, style, sr=SR)
     diff = np.mean((cold.astype(np.float64) - whole) ** 2) / np.mean(whole.astype(np.float64) ** 2)
     assert 10 * np.log10(diff) < -10.0
+
+
+def test_ambient_swells_in_and_the_others_start_at_once():
+    """Ambient's first 1.5 s rise from -60 dB evenly in decibels, so no moment of it is a step;
+    a style without a swell has its full level within the first beat."""
+    from aimusic.mastering import fade_in
+
+    ramp = fade_in(np.ones((44100 * 2, 1), dtype=np.float32), sr=44100, seconds=1.5)[:, 0]
+    db = 20 * np.log10(ramp[: int(1.5 * 44100)])
+    assert db[0] == pytest.approx(-60.0) and np.all(ramp[int(1.5 * 44100):] == 1.0)
+    assert np.all(np.diff(db) > 0) and np.max(np.diff(db)) < 1e-3     # even steps of 0.9 mdB
+    from aimusic.pipeline import GenerationRequest, generate
+
+    levels = {}
+    for name in ("ambient", "classical"):
+        mix = generate(GenerationRequest(style=name, duration=12.0, seed=4), MarkovMelodist()).audio
+        rms = [float(np.sqrt(np.mean(mix[int(a * 44100):int((a + 0.25) * 44100)] ** 2)) + 1e-12)
+               for a in (0.0, 0.5, 1.0, 2.5)]
+        levels[name] = [20 * np.log10(r / rms[-1]) for r in rms]
+    assert levels["ambient"][0] < -25 and levels["ambient"][0] < levels["ambient"][1] < levels["ambient"][2]
+    assert levels["classical"][0] > -25

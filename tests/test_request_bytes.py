@@ -30,13 +30,13 @@ BEFORE = {
     ("model", "rock", 5.0, 13, None, None, False, 0.8): ("69fb8e7e24713ecb", "9fc1677b5c0ca333", "efaff69c22ec805d"),
     ("model", "blues", 8.0, 14, 70, None, False, 1.0): ("f2f7b2be00c3a42b", "36508bf80d679f57", "e02dbcc7164f3821"),
     ("model", "electronic", 5.0, 15, None, None, True, 1.0): ("8e8f42464c5bab57", "545992491b1fe4d6", "49355d5dfdd68209"),
-    ("model", "ambient", 6.0, 16, None, 'C minor', False, 1.3): ("dafd65c3b6e6fee6", "f7df4ea06d50ce29", "05760f611727cb05"),
+    ("model", "ambient", 6.0, 16, None, 'C minor', False, 1.3): ("5cd7a4a5d16d4f96", "f7df4ea06d50ce29", "05760f611727cb05"),
     ("markov", "classical", 6.0, 11, None, None, False, 1.0): ("2d79811367b36fff", "a0c564d220b33b0a", "2410f94a14c96816"),
     ("markov", "jazz", 6.0, 12, 150, 'F major', False, 1.0): ("1a130680d262c8ac", "8f18ef582e239cbf", "72e800d80c13ee95"),
     ("markov", "rock", 5.0, 13, None, None, False, 0.8): ("22971f8f09ebfc2f", "8386bb3f5c94cb3a", "0e3ae286447c6554"),
     ("markov", "blues", 8.0, 14, 70, None, False, 1.0): ("cb856bf66f06d127", "d370f3d4762822a3", "ff65391e088ec988"),
     ("markov", "electronic", 5.0, 15, None, None, True, 1.0): ("8772ffeea0911f93", "59b1683284d8b0a6", "d2cb472c32e01f8a"),
-    ("markov", "ambient", 6.0, 16, None, 'C minor', False, 1.3): ("70e15754f5599d04", "c369ed5c8406a015", "c36af3f69e70e1c0"),
+    ("markov", "ambient", 6.0, 16, None, 'C minor', False, 1.3): ("dbe6c38e4791aee0", "c369ed5c8406a015", "c36af3f69e70e1c0"),
 }
 _MELODISTS: dict[str, object] = {}
 

@@ -3,9 +3,9 @@
 Rock and electronic already thin out and fill up with their sections' levels (drums keep
 time only, power chords ring or chug). A classical keyboard, a jazz trio, an ambient bed and
 a blues band need another figure to sound calmer or busier: broken chords in
-quarters or in sixteenths instead of eighths, a calm ambient bed of the pad alone (its high
-strings rest), its drone re-struck each half bar from the middle level up and a shimmer of
-sixteenths over the pad at the top, the blues comping's triplets relaxed into swung eighths, a house
+quarters or in sixteenths instead of eighths, an ambient bed whose high layer is struck on a
+celesta instead of bowed (once a bar when calm, on every beat in the middle, a shimmer of
+sixteenths at the top) with its drone re-struck each half bar from the middle level up, the blues comping's triplets relaxed into swung eighths, a house
 track's off-beat stabs struck once per chord instead, a jazz ballad's voicings laid down once
 per chord and held; and at a high level the drums of rock, jazz, electronic and blues drive
 harder (the jazz ride on every swung eighth, the snare comping), while a calm electronic track
@@ -41,23 +41,34 @@ def arpeggio_sixteenths(spans: tuple[ChordSpan, ...], *, register: tuple[int, in
     return broken_chords(spans, step=0.25, length=0.275, register=register, energy=energy, rng=rng)
 
 
-def shimmer(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beats_per_bar: int,
-            energy: float, rng: np.random.Generator) -> list[Note]:
-    """The chord's upper notes rocking in sixteenths, struck and ringing: an ambient bed in motion."""
-    vel = 0.6 + 0.4 * energy
+def _rocking(spans: tuple[ChordSpan, ...], register: tuple[int, int], step: float, length: float,
+             vel: float) -> list[Note]:
+    """The chord's three upper notes struck in turn (bottom, top, middle, top) every ``step`` beats."""
     notes: list[Note] = []
     for span in spans:
         top = voice_chord(span.chord, register)[-3:]
-        for k in range(int(round(span.length * 4))):
-            notes.append(Note(span.start + 0.25 * k, 0.45, top[(0, 2, 1, 2)[k % 4] % len(top)],
+        for k in range(max(1, int(round(span.length / step)))):
+            notes.append(Note(span.start + step * k, length, top[(0, 2, 1, 2)[k % 4] % len(top)],
                               vel * (1.0 if k % 2 == 0 else 0.8)))
     return notes
 
 
-def resting(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beats_per_bar: int,
+def shimmer(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beats_per_bar: int,
             energy: float, rng: np.random.Generator) -> list[Note]:
-    """Nothing until the final chord: a part a calm arrangement leaves out."""
-    return []
+    """The chord's upper notes rocking in sixteenths, struck and ringing: an ambient bed in motion."""
+    return _rocking(spans, register, 0.25, 0.45, 0.6 + 0.4 * energy)
+
+
+def struck_bars(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beats_per_bar: int,
+                energy: float, rng: np.random.Generator) -> list[Note]:
+    """One of the chord's upper notes struck at each bar and left to ring: a calm bed's only pulse."""
+    return _rocking(spans, register, float(beats_per_bar), 0.75 * beats_per_bar, 0.6 + 0.3 * energy)
+
+
+def pulse_beats(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beats_per_bar: int,
+                energy: float, rng: np.random.Generator) -> list[Note]:
+    """The chord's upper notes struck on every beat: the bed moves, still without a drum."""
+    return _rocking(spans, register, 1.0, 0.9, 0.75 + 0.25 * energy)
 
 
 def pulsed_drone(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beats_per_bar: int,
@@ -109,13 +120,14 @@ def swung_chords(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], bea
 
 ENERGY_PATTERNS: Mapping[str, PatternFn] = MappingProxyType({
     "arpeggio_quarters": arpeggio_quarters, "arpeggio_sixteenths": arpeggio_sixteenths, "shimmer": shimmer,
-    "resting": resting, "pulsed_drone": pulsed_drone, "comp_held": comp_held, "swung_chords": swung_chords,
+    "struck_bars": struck_bars, "pulse_beats": pulse_beats, "pulsed_drone": pulsed_drone,
+    "comp_held": comp_held, "swung_chords": swung_chords,
     "chord_stabs": chord_stabs,
 })
 # style -> band -> {pattern the style has: pattern at that energy}; bands "low" (< LOW), "mid", "high" (> HIGH).
 ENERGY_PARTS: Mapping[str, Mapping[str, Mapping[str, str]]] = MappingProxyType({
     "classical": {"low": {"arpeggio": "arpeggio_quarters"}, "high": {"arpeggio": "arpeggio_sixteenths"}},
-    "ambient": {"low": {"sustained_high": "resting"}, "mid": {"drone": "pulsed_drone"},
+    "ambient": {"low": {"sustained_high": "struck_bars"}, "mid": {"sustained_high": "pulse_beats", "drone": "pulsed_drone"},
                 "high": {"sustained_high": "shimmer", "drone": "pulsed_drone"}},
     "blues": {"low": {"comp_triplet": "swung_chords"}},
     "jazz": {"low": {"comp_swing": "comp_held"}},
@@ -124,7 +136,13 @@ ENERGY_PARTS: Mapping[str, Mapping[str, Mapping[str, str]]] = MappingProxyType({
 
 # style -> band -> {role: the instruments the seed chooses from} where a figure needs its own attack.
 ENERGY_INSTRUMENTS: Mapping[str, Mapping[str, Mapping[str, tuple[str, ...]]]] = MappingProxyType({
-    "ambient": {"high": {"harmony": ("electric_piano",)}},   # the shimmer struck, not bowed
+    # the bed's figures struck on a celesta, not bowed: a mallet's attack stands out of the wash
+    "ambient": {band: {"harmony": ("celesta",)} for band in ("low", "mid", "high")},
+})
+# style -> band -> {role: level in dB} of a figure that needs its own (a struck figure in place of a
+# bowed layer felt more than heard).
+ENERGY_GAINS: Mapping[str, Mapping[str, Mapping[str, float]]] = MappingProxyType({
+    "ambient": {band: {"harmony": -8.0} for band in ("low", "mid", "high")},
 })
 # style -> band -> the grooves its drums choose from at that asked energy.
 ENERGY_GROOVES: Mapping[str, Mapping[str, tuple[str, ...]]] = MappingProxyType({

@@ -24,7 +24,7 @@ GM_PROGRAMS = {
     "rhythm_guitar": 29, "overdrive_guitar": 30, "overdrive_guitar_2": 30,
     "upright_bass": 32, "electric_bass": 33, "violin": 40, "cello": 42, "strings": 48, "brass": 61,
     "sax": 65, "flute": 73, "synth_lead": 81, "synth_bass": 38, "synth_pad": 89, "synth_pluck": 84,
-    "bell": 14,
+    "bell": 14, "celesta": 8,
 }
 # Drum kits as General MIDI 2 / GS kit programs on the drum channel (a GM1 player ignores them).
 GM_DRUM_KITS = {"acoustic_kit": 0, "jazz_kit": 32, "electronic_kit": 24}

@@ -138,7 +138,12 @@ _TIMBRES = (
 _RHYTHM_GUITAR = replace(next(t for t in _TIMBRES if t.name == "crunch_guitar"), name="rhythm_guitar",
                          vibrato=(0.0, 0.0, 0.0), drive=0.3)
 
-TIMBRES: Mapping[str, Timbre] = MappingProxyType({t.name: t for t in (*_TIMBRES, _RHYTHM_GUITAR)})
+# a celesta: the electric piano's tines struck by a felt hammer whose click rings up to 9 kHz, so
+# every note stands out of a pad's wash (an ambient bed's struck figures)
+_CELESTA = replace(next(t for t in _TIMBRES if t.name == "electric_piano"), name="celesta", transient=0.4,
+                   transient_band=(1500.0, 9000.0))
+
+TIMBRES: Mapping[str, Timbre] = MappingProxyType({t.name: t for t in (*_TIMBRES, _RHYTHM_GUITAR, _CELESTA)})
 
 
 def get_timbre(name: str) -> Timbre:
