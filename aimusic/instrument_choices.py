@@ -17,7 +17,7 @@ _EXTRA: dict[str, dict[str, tuple[str, ...]]] = {
                   "pad": ("synth_pad", "organ"), "bass": ("upright_bass",)},
     "jazz": {"melody": ("electric_piano", "flute", "violin", "clean_guitar", "piano", "organ"), "harmony": ("organ", "clean_guitar"),
              "bass": ("electric_bass",)},
-    "rock": {"melody": ("organ", "synth_lead", "sax"), "pad": ("synth_pad", "piano", "strings")},
+    "rock": {"melody": ("synth_lead", "sax"), "pad": ("synth_pad", "piano", "strings")},
     "blues": {"melody": ("clean_guitar", "sax", "organ", "piano"), "harmony": ("piano", "organ", "electric_piano")},
     "electronic": {"melody": ("bell", "electric_piano", "sax"), "harmony": ("electric_piano", "organ"),
                    "pad": ("strings",)},

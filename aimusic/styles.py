@@ -243,9 +243,8 @@ ROCK = StyleSpec(
     }),
     cadences=_freeze({"major": (("IV", "V", "I"),), "minor": (("bVI", "bVII", "i"),)}),
     parts=(
-        # the rhythm guitars lead the mix; the organ pad only colours it; a guitar plays the line (an
-        # organ lead was heard as piano and electronic; it stays a choice)
-        PartSpec("melody", ("lead_guitar", "crunch_guitar", "lead_guitar", "crunch_guitar"), "melody", (62, 86),
+        # the rhythm guitars lead the mix; the organ pad only colours it
+        PartSpec("melody", ("lead_guitar", "crunch_guitar", "lead_guitar", "organ"), "melody", (62, 86),
                  gain_db=-7, pan=0.15, reverb_send=0.2),
         PartSpec("harmony", ("overdrive_guitar",), "power_chords", (40, 64), gain_db=-5, pan=-1.0,
                  reverb_send=0.08, double=("overdrive_guitar_2",)),
