@@ -31,6 +31,9 @@ class MeterSpec:
     grooves: tuple[str, ...] | None = None             # drum grooves (aimusic.compose.drums)
     patterns: Mapping[str, str] = field(default_factory=dict)  # role -> accompaniment pattern
     swing: float | None = None         # None: the style's
+    slow_below: int = 0                # at this tempo or slower, the slow grooves and patterns below
+    slow_grooves: tuple[str, ...] | None = None
+    slow_patterns: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def numerator(self) -> int:
@@ -59,9 +62,12 @@ _OTHER_METERS: dict[str, tuple[MeterSpec, ...]] = {
                   patterns=_M({"harmony": "comp_waltz"})),
     ),
     "blues": (
+        # the slowest (58 dotted quarters or fewer) keep their triplets in the band, not the drums: a
+        # beat tracker (and a listener) otherwise counts the eighths as the beat, three times too fast
         MeterSpec("12/8", 6, pulse=1.5, phrase_bars=12, intro_bars=2, default_tempo=60, swing=0.5,
                   grooves=("slow_blues", "slow_blues_ride"),
-                  patterns=_M({"harmony": "comp_compound", "bass": "compound_walk"})),
+                  patterns=_M({"harmony": "comp_compound", "bass": "compound_walk"}),
+                  slow_below=58, slow_grooves=("slow_blues_pulse",), slow_patterns=_M({"harmony": "comp_compound_slow"})),
     ),
     "rock": (),
     "electronic": (),
@@ -90,6 +96,14 @@ def find_meter(style: str, name: str | None) -> MeterSpec:
         if meter.name == wanted:
             return meter
     raise KeyError(name)
+
+
+def meter_at_tempo(meter: MeterSpec, tempo: int | None) -> MeterSpec:
+    """``meter`` with its slow grooves and patterns when ``tempo`` is at most its ``slow_below``."""
+    if tempo is None or tempo > meter.slow_below:
+        return meter
+    return replace(meter, grooves=meter.slow_grooves if meter.slow_grooves is not None else meter.grooves,
+                   patterns=_M({**meter.patterns, **meter.slow_patterns}))
 
 
 def style_in_meter(style: StyleSpec, meter: MeterSpec) -> StyleSpec:

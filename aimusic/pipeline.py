@@ -19,7 +19,7 @@ from .config import SAMPLE_RATE
 from .loop import render_loop
 from .energy import style_at_energy
 from .instrument_choices import resolve_instruments
-from .meters import find_meter, meter_names, style_in_meter
+from .meters import find_meter, meter_at_tempo, meter_names, style_in_meter
 from .primer import Primer, interval_to, place_primer
 from .mix import render_mix
 from .score import Score
@@ -120,7 +120,7 @@ def request_style(request: GenerationRequest) -> StyleSpec:
     """
     style = get_style(request.style)
     if request.time_signature is not None:
-        style = style_in_meter(style, find_meter(style.name, request.time_signature))
+        style = style_in_meter(style, meter_at_tempo(find_meter(style.name, request.time_signature), request.tempo))
     return style_at_energy(style, request.energy)
 
 

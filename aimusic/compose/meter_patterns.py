@@ -95,9 +95,9 @@ def comp_waltz(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beats
                          rng=rng)
 
 
-def comp_compound(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beats_per_bar: int,
-                  energy: float, rng: np.random.Generator) -> list[Note]:
-    """Slow-blues comping in 12/8: the chord on every eighth, each pulse's first leaning, two and four hardest."""
+def _compound_comp(spans: tuple[ChordSpan, ...], register: tuple[int, int], energy: float,
+                   rng: np.random.Generator, accents: tuple[float, float, float]) -> list[Note]:
+    """The chord on every eighth of a 12/8 bar at ``accents`` of each pulse's three, two and four hardest."""
     vel = 0.34 + 0.3 * energy
     notes: list[Note] = []
     for span in spans:
@@ -105,10 +105,23 @@ def comp_compound(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], be
         for k in range(int(round(span.length / EIGHTH))):
             t = span.start + EIGHTH * k
             pulse = int(round(t / PULSE))
-            accent = (1.0, 0.42, 0.55)[k % 3] * (1.15 if k % 3 == 0 and pulse % 2 == 1 else 1.0)
+            accent = accents[k % 3] * (1.15 if k % 3 == 0 and pulse % 2 == 1 else 1.0)
             v = vel * accent * float(rng.uniform(0.92, 1.05))
             notes += [Note(t, 0.3, p, min(v, 1.0)) for p in pitches]
     return notes
+
+
+def comp_compound(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beats_per_bar: int,
+                  energy: float, rng: np.random.Generator) -> list[Note]:
+    """Slow-blues comping in 12/8: the chord on every eighth, each pulse's first leaning, two and four hardest."""
+    return _compound_comp(spans, register, energy, rng, (1.0, 0.42, 0.55))
+
+
+def comp_compound_slow(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beats_per_bar: int,
+                       energy: float, rng: np.random.Generator) -> list[Note]:
+    """:func:`comp_compound` for a very slow 12/8: the triplets' second and third eighths brushed
+    (a third and two fifths of the pulse), so the pulse, not the eighths, is the beat."""
+    return _compound_comp(spans, register, energy, rng, (1.0, 0.3, 0.4))
 
 
 _WALK = (0, 4, 7, 9)
@@ -130,7 +143,7 @@ def compound_walk(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], be
 
 METER_HARMONY_PATTERNS: dict[str, PatternFn] = {
     "waltz_chords": waltz_chords, "arpeggio_compound": arpeggio_compound, "comp_waltz": comp_waltz,
-    "comp_compound": comp_compound,
+    "comp_compound": comp_compound, "comp_compound_slow": comp_compound_slow,
 }
 METER_BASS_PATTERNS: dict[str, PatternFn] = {"bar_root": bar_root, "pulse_roots": pulse_roots,
                                               "compound_walk": compound_walk}
