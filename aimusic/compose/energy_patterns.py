@@ -5,8 +5,9 @@ time only, power chords ring or chug). A classical keyboard, a jazz trio, an amb
 a blues band need another figure to sound calmer or busier: broken chords in
 quarters or in sixteenths instead of eighths, an ambient bed whose high layer is struck on a
 celesta instead of bowed (once a bar when calm, on every beat in the middle, a shimmer of
-sixteenths at the top) with its drone re-struck each half bar from the middle level up, the blues comping's triplets relaxed into swung eighths, a house
-track's off-beat stabs struck once per chord instead, a jazz ballad's voicings laid down once
+sixteenths at the top) with its drone re-struck each half bar from the middle level up, the
+blues comping's triplets relaxed into swung eighths, a house track's off-beat stabs struck
+once per chord instead, a jazz ballad's voicings laid down once
 per chord and held; and at a high level the drums of rock, jazz, electronic and blues drive
 harder (the jazz ride on every swung eighth, the snare comping), while a calm electronic track
 keeps only its kick and two open hats a bar, a calm blues only the ride on the beat, and a calm
@@ -127,7 +128,8 @@ ENERGY_PATTERNS: Mapping[str, PatternFn] = MappingProxyType({
 # style -> band -> {pattern the style has: pattern at that energy}; bands "low" (< LOW), "mid", "high" (> HIGH).
 ENERGY_PARTS: Mapping[str, Mapping[str, Mapping[str, str]]] = MappingProxyType({
     "classical": {"low": {"arpeggio": "arpeggio_quarters"}, "high": {"arpeggio": "arpeggio_sixteenths"}},
-    "ambient": {"low": {"sustained_high": "struck_bars"}, "mid": {"sustained_high": "pulse_beats", "drone": "pulsed_drone"},
+    "ambient": {"low": {"sustained_high": "struck_bars"},
+                "mid": {"sustained_high": "pulse_beats", "drone": "pulsed_drone"},
                 "high": {"sustained_high": "shimmer", "drone": "pulsed_drone"}},
     "blues": {"low": {"comp_triplet": "swung_chords"}},
     "jazz": {"low": {"comp_swing": "comp_held"}},
