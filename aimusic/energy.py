@@ -68,11 +68,9 @@ def style_at_energy(style: StyleSpec, energy: float | None) -> StyleSpec:
     swaps = ENERGY_PARTS.get(style.name, {}).get(band, {})
     parts = tuple(replace(p, pattern=swaps[p.pattern]) if p.pattern in swaps else p for p in style.parts)
     voices = ENERGY_INSTRUMENTS.get(style.name, {}).get(band, {})
-    parts = tuple(replace(p, instruments=voices[p.role]) if p.role in voices and p.pattern in swaps.values() else p
-                  for p in parts)
     levels = ENERGY_GAINS.get(style.name, {}).get(band, {})
-    parts = tuple(replace(p, gain_db=levels[p.role]) if p.role in levels and p.pattern in swaps.values() else p
-                  for p in parts)
+    parts = tuple(replace(p, instruments=voices.get(p.role, p.instruments), gain_db=levels.get(p.role, p.gain_db))
+                  if p.pattern in swaps.values() else p for p in parts)
     own_grooves = style.grooves == STYLES[style.name].grooves      # a meter's own grooves stay
     grooves = ENERGY_GROOVES.get(style.name, {}).get(band, style.grooves) if own_grooves else style.grooves
     shelf = style.mix.master_high_shelf_db + BRIGHTNESS_DB * (float(energy) - 0.5)

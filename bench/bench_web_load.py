@@ -49,13 +49,9 @@ def _post(port: int, payload: dict) -> tuple[int, float]:
 
 def _worker_rss_mb(master: int) -> list[float]:
     """Resident memory of each child process of ``master`` (the gunicorn workers), in MB."""
-    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-    sizes = []
-    for pid in children:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                sizes.append(int(line.split()[1]) / 1024)
-    return sizes
+    from soak import children, proc_status   # bench/soak.py reads /proc for its memory samples
+
+    return [proc_status(pid).get("VmRSS", 0) / 1024 for pid in children(master)]
 
 
 def _sustained(port: int, clients: int, seconds: float, duration: float) -> list[tuple[int, float]]:
