@@ -68,7 +68,7 @@ _OTHER_METERS: dict[str, tuple[MeterSpec, ...]] = {
                   grooves=("slow_blues", "slow_blues_ride"),
                   patterns=_M({"harmony": "comp_compound", "bass": "compound_walk"}),
                   slow_below=58, slow_grooves=("slow_blues_pulse",),
-                  slow_patterns=_M({"harmony": "comp_compound_slow"})),
+                  slow_patterns=_M({"harmony": "comp_compound_slow", "bass": "compound_walk_slow"})),
     ),
     "rock": (),
     "electronic": (),

@@ -141,9 +141,23 @@ def compound_walk(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], be
     return notes
 
 
+def compound_walk_slow(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beats_per_bar: int,
+                       energy: float, rng: np.random.Generator) -> list[Note]:
+    """:func:`compound_walk` for a very slow 12/8: each pulse's note held to the next, with no
+    pickup eighth inside it, so the bass walks the pulses a tracker is to hear."""
+    notes: list[Note] = []
+    for span in spans:
+        root = _root(span.chord, register)
+        for k in _pulses(span):
+            p = fold_into(root + _WALK[k % len(_WALK)], *register)
+            notes.append(Note(span.start + k * PULSE, 1.4, p, 0.78 if k % 2 == 0 else 0.68))
+    return notes
+
+
 METER_HARMONY_PATTERNS: dict[str, PatternFn] = {
     "waltz_chords": waltz_chords, "arpeggio_compound": arpeggio_compound, "comp_waltz": comp_waltz,
     "comp_compound": comp_compound, "comp_compound_slow": comp_compound_slow,
 }
 METER_BASS_PATTERNS: dict[str, PatternFn] = {"bar_root": bar_root, "pulse_roots": pulse_roots,
+                                             "compound_walk_slow": compound_walk_slow,
                                               "compound_walk": compound_walk}
