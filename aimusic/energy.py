@@ -13,7 +13,8 @@ from dataclasses import replace
 from types import MappingProxyType
 from typing import Mapping
 
-from .compose.energy_patterns import ENERGY_GAINS, ENERGY_GROOVES, ENERGY_INSTRUMENTS, ENERGY_PARTS, energy_band
+from .compose.energy_patterns import (ENERGY_FADE_IN_S, ENERGY_GAINS, ENERGY_GROOVES, ENERGY_INSTRUMENTS, ENERGY_PARTS,
+                                      energy_band)
 from .styles import STYLES, StyleSpec
 
 # Each style's usual level, as /api/styles lists it.
@@ -60,7 +61,8 @@ def style_at_energy(style: StyleSpec, energy: float | None) -> StyleSpec:
 
     The style itself for None. Figures change only where
     :data:`~aimusic.compose.energy_patterns.ENERGY_PARTS` names one for the style's pattern;
-    such a figure may bring its own instrument (``ENERGY_INSTRUMENTS``) and level (``ENERGY_GAINS``).
+    such a figure may bring its own instrument (``ENERGY_INSTRUMENTS``) and level (``ENERGY_GAINS``),
+    and a band its own swell-in (``ENERGY_FADE_IN_S``).
     """
     if energy is None:
         return style
@@ -74,4 +76,6 @@ def style_at_energy(style: StyleSpec, energy: float | None) -> StyleSpec:
     own_grooves = style.grooves == STYLES[style.name].grooves      # a meter's own grooves stay
     grooves = ENERGY_GROOVES.get(style.name, {}).get(band, style.grooves) if own_grooves else style.grooves
     shelf = style.mix.master_high_shelf_db + BRIGHTNESS_DB * (float(energy) - 0.5)
-    return replace(style, parts=parts, grooves=grooves, mix=replace(style.mix, master_high_shelf_db=shelf))
+    fade = ENERGY_FADE_IN_S.get(style.name, {}).get(band, style.mix.fade_in_s)
+    return replace(style, parts=parts, grooves=grooves,
+                   mix=replace(style.mix, master_high_shelf_db=shelf, fade_in_s=fade))

@@ -172,11 +172,12 @@ VARIANTS = {
 
 
 def generate_tracks(styles: list[str], seeds: list[int], duration: float, folder: Path, *,
-                    gm: bool, parts: bool) -> list[dict]:
+                    gm: bool, parts: bool, energy: float | None = None) -> list[dict]:
     """Generate every style x seed into ``folder``; returns one dict per track.
 
     Each dict's ``files`` maps ``"ours"`` (the product's mix) and the asked ``VARIANTS`` to
-    WAV paths; every variant is scaled to the integrated loudness of our mix.
+    WAV paths; every variant is scaled to the integrated loudness of our mix. ``energy`` is the
+    request's (None: the style's own arrangement).
     """
     sys.path.insert(0, str(ROOT))
     sys.path.insert(0, str(ROOT / "bench"))
@@ -197,7 +198,8 @@ def generate_tracks(styles: list[str], seeds: list[int], duration: float, folder
     for seed in seeds:
         for style in styles:
             t0 = time.perf_counter()
-            track = generate(GenerationRequest(style=style, duration=duration, seed=seed), info.melodist)
+            track = generate(GenerationRequest(style=style, duration=duration, seed=seed, energy=energy),
+                             info.melodist)
             sr, score = track.sample_rate, track.score
             target = integrated_loudness(track.audio, sr=sr)
             files: dict[str, str] = {}
@@ -314,6 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parts", action="store_true", help="also tag the drums and the other parts apart")
     parser.add_argument("--keep", type=Path, default=None, help="write the WAVs here instead of a temp folder")
     parser.add_argument("--json", type=Path, default=None, help="also write every track's tags here")
+    parser.add_argument("--energy", type=float, default=None, help="the requests' energy (0-1; default: none)")
     args = parser.parse_args(argv)
     if not Path(args.tagger_python).exists():
         raise SystemExit(f"no tagger Python at {args.tagger_python}: see the setup in this script's docstring")
@@ -325,7 +328,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="style_tagger_") as tmp:
         folder = args.keep or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
-        tracks = generate_tracks(args.styles, args.seeds, args.duration, folder, gm=args.gm, parts=args.parts)
+        tracks = generate_tracks(args.styles, args.seeds, args.duration, folder, gm=args.gm, parts=args.parts,
+                                 energy=args.energy)
         (folder / "gm_raw.wav").unlink(missing_ok=True)
         t1 = time.perf_counter()
         files = [f for t in tracks for f in t["files"].values()]

@@ -43,7 +43,7 @@ GROOVES: dict[str, dict[int, str]] = {
     "jazz_ride_quarters": {RIDE: "x...o...x...o...", PEDAL_HAT: "....x.......x...", KICK: "g.......g......."},
     "jazz_drive": {RIDE: "x.o.x.o.x.o.x.o.", PEDAL_HAT: "....x.......x...", KICK: "g...g..og...g.o.",
                    SNARE: "..o...g.o.g...o."},
-    "shuffle_drive": {CLOSED_HAT: "x.x.x.x.x.x.x.x.", SNARE: "..g.x.g...g.x.g.", KICK: "x.....x.x.....x."},
+    "shuffle_drive": {CLOSED_HAT: "x.o.x.o.x.o.x.o.", SNARE: "..g.x.g...g.x.g.", KICK: "x.....x.x.....x."},
     "shuffle_quarters": {RIDE: "x...o...x...o...", PEDAL_HAT: "....x.......x...", KICK: "g.......g.......",
                          SNARE: "....o.......o..."},
     # 3/4 jazz waltz, sixteenth steps: the ride on every beat and the and of two and three.

@@ -6,12 +6,13 @@ a blues band need another figure to sound calmer or busier: broken chords in
 quarters or in sixteenths instead of eighths, an ambient bed whose high layer is struck on a
 celesta instead of bowed (once a bar when calm, on every beat in the middle, a shimmer of
 sixteenths at the top) with its drone re-struck each half bar from the middle level up, the
-blues comping's triplets relaxed into swung eighths, a house track's off-beat stabs struck
-once per chord instead, a jazz ballad's voicings laid down once
+blues comping's triplets relaxed into swung eighths when calm and dug into when busy, a house
+track's off-beat stabs struck once per chord instead, a jazz ballad's voicings laid down once
 per chord and held; and at a high level the drums of rock, jazz, electronic and blues drive
 harder (the jazz ride on every swung eighth, the snare comping), while a calm electronic track
 keeps only its kick and two open hats a bar, a calm blues only the ride on the beat, and a calm
-jazz the ride on the quarters (:data:`ENERGY_GROOVES`).
+jazz the ride on the quarters (:data:`ENERGY_GROOVES`); a busy electronic track swells in over
+its first second (:data:`ENERGY_FADE_IN_S`).
 :data:`ENERGY_PARTS` says which pattern replaces which, per style and energy band; a pattern
 a meter chose (a waltz, a 6/8 figure) is never replaced.
 """
@@ -24,7 +25,7 @@ import numpy as np
 
 from ..score import Note
 from .bass import _root
-from .harmony import PatternFn, _chord_notes, broken_chords, voice_chord
+from .harmony import PatternFn, _chord_notes, broken_chords, comp_triplet, voice_chord
 from .melody_context import ChordSpan
 
 LOW, HIGH = 0.35, 0.7     # below LOW the calm figure, above HIGH the busy one
@@ -119,10 +120,17 @@ def swung_chords(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], bea
     return notes
 
 
+def comp_triplet_drive(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beats_per_bar: int,
+                       energy: float, rng: np.random.Generator) -> list[Note]:
+    """Blues comping driven: every triplet eighth dug in almost as hard as the beat (0.9 against 0.55/0.75)."""
+    return comp_triplet(spans, register=register, beats_per_bar=beats_per_bar, energy=energy, rng=rng,
+                        accents=(1.0, 0.9, 0.9))
+
+
 ENERGY_PATTERNS: Mapping[str, PatternFn] = MappingProxyType({
     "arpeggio_quarters": arpeggio_quarters, "arpeggio_sixteenths": arpeggio_sixteenths, "shimmer": shimmer,
     "struck_bars": struck_bars, "pulse_beats": pulse_beats, "pulsed_drone": pulsed_drone,
-    "comp_held": comp_held, "swung_chords": swung_chords,
+    "comp_held": comp_held, "swung_chords": swung_chords, "comp_triplet_drive": comp_triplet_drive,
     "chord_stabs": chord_stabs,
 })
 # style -> band -> {pattern the style has: pattern at that energy}; bands "low" (< LOW), "mid", "high" (> HIGH).
@@ -131,7 +139,7 @@ ENERGY_PARTS: Mapping[str, Mapping[str, Mapping[str, str]]] = MappingProxyType({
     "ambient": {"low": {"sustained_high": "struck_bars"},
                 "mid": {"sustained_high": "pulse_beats", "drone": "pulsed_drone"},
                 "high": {"sustained_high": "shimmer", "drone": "pulsed_drone"}},
-    "blues": {"low": {"comp_triplet": "swung_chords"}},
+    "blues": {"low": {"comp_triplet": "swung_chords"}, "high": {"comp_triplet": "comp_triplet_drive"}},
     "jazz": {"low": {"comp_swing": "comp_held"}},
     "electronic": {"low": {"stabs": "chord_stabs"}},
 })
@@ -146,6 +154,10 @@ ENERGY_INSTRUMENTS: Mapping[str, Mapping[str, Mapping[str, tuple[str, ...]]]] = 
 ENERGY_GAINS: Mapping[str, Mapping[str, Mapping[str, float]]] = MappingProxyType({
     "ambient": {band: {"harmony": -8.0} for band in ("low", "mid", "high")},
 })
+# style -> band -> seconds the mix swells in over (MixSpec.fade_in_s): a driving electronic track
+# rises in over its first second, as a DJ brings a track in on the fader, instead of its first stab
+# slamming in from silence far louder than any after it.
+ENERGY_FADE_IN_S: Mapping[str, Mapping[str, float]] = MappingProxyType({"electronic": {"high": 1.0}})
 # style -> band -> the grooves its drums choose from at that asked energy.
 ENERGY_GROOVES: Mapping[str, Mapping[str, tuple[str, ...]]] = MappingProxyType({
     "rock": {"high": ("rock_drive", "rock_drive_ride")},

@@ -186,13 +186,15 @@ def power_chords(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], bea
 
 
 def comp_triplet(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beats_per_bar: int,
-                 energy: float, rng: np.random.Generator) -> list[Note]:
+                 energy: float, rng: np.random.Generator,
+                 accents: tuple[float, float, float] = (1.0, 0.55, 0.75)) -> list[Note]:
     """Blues comping (a rhythm guitar's or a piano's): chords on every triplet eighth, the backbeat leaning.
 
     The second bar of every two answers the lead (which calls in the first): its last beat
     is a fill down the blues scale of the chord from its flat seventh, an octave up. The
     eleventh bar of a 12-bar chorus, when it is one chord, is the turnaround: a voice
-    falling chromatically from the flat seventh to the fifth over the root.
+    falling chromatically from the flat seventh to the fifth over the root. ``accents`` are the
+    three triplet eighths' levels against the beat's.
     """
     notes: list[Note] = []
     vel = 0.36 + 0.3 * energy
@@ -215,7 +217,7 @@ def comp_triplet(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], bea
                           for j, step in enumerate((10, 7, 6))]
                 continue
             backbeat = (b % beats_per_bar) % 2 == 1
-            for j, accent in enumerate((1.0, 0.55, 0.75)):
+            for j, accent in enumerate(accents):
                 v = vel * accent * (1.15 if backbeat and j == 0 else 1.0) * float(rng.uniform(0.92, 1.05))
                 notes += _chord_notes(pitches, b + j / 3.0, 0.26, min(v, 1.0))
     return notes
