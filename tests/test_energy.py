@@ -35,16 +35,6 @@ def test_a_busy_top_level_is_heard_above_the_middle(style: str, seed: int) -> No
     assert rates[0] < rates[1], f"{style} {seed} onsets/s at 0.5 and 0.9: {rates}"
 
 
-def test_a_driving_electronic_track_rises_in_and_a_middle_one_starts_at_once() -> None:
-    """At a high energy an electronic mix swells in over its first second; at the middle it does not."""
-    first = {}
-    for energy in (0.5, 0.9):
-        mix = generate(GenerationRequest(style="electronic", duration=12.0, seed=4, energy=energy), MODEL).audio
-        rms = [float(np.sqrt(np.mean(mix[int(a * 44100):int((a + 0.25) * 44100)] ** 2))) + 1e-12 for a in (0.0, 3.0)]
-        first[energy] = 20 * np.log10(rms[0] / rms[1])
-    assert first[0.9] < -20 < first[0.5], first
-
-
 @pytest.mark.parametrize("style", ["classical", "jazz", "rock", "blues", "electronic", "ambient"])
 def test_the_melody_itself_grows_busier_with_energy(style: str) -> None:
     """Not only the accompaniment: the model's line has more notes the higher the asked energy,

@@ -247,13 +247,23 @@ def test_ambient_swells_in_and_the_others_start_at_once():
     db = 20 * np.log10(ramp[: int(1.5 * 44100)])
     assert db[0] == pytest.approx(-60.0) and np.all(ramp[int(1.5 * 44100):] == 1.0)
     assert np.all(np.diff(db) > 0) and np.max(np.diff(db)) < 1e-3     # even steps of 0.9 mdB
+    ambient = _opening_levels_db("ambient", None, (0.0, 0.5, 1.0), 2.5)
+    assert ambient[0] < -25 and ambient[0] < ambient[1] < ambient[2]
+    assert _opening_levels_db("classical", None, (0.0,), 2.5)[0] > -25
+
+
+def test_a_driving_electronic_track_rises_in_and_a_middle_one_starts_at_once():
+    """At a high energy an electronic mix swells in over its first second (its first stab no longer
+    slams in from silence); at the middle energy it does not."""
+    assert _opening_levels_db("electronic", 0.9, (0.0,), 3.0)[0] < -20 < _opening_levels_db(
+        "electronic", 0.5, (0.0,), 3.0)[0]
+
+
+def _opening_levels_db(style: str, energy: float | None, starts: tuple[float, ...], reference: float) -> list[float]:
+    """RMS of the quarter seconds of a 12 s mix at ``starts``, in dB against the one at ``reference``."""
     from aimusic.pipeline import GenerationRequest, generate
 
-    levels = {}
-    for name in ("ambient", "classical"):
-        mix = generate(GenerationRequest(style=name, duration=12.0, seed=4), MarkovMelodist()).audio
-        rms = [float(np.sqrt(np.mean(mix[int(a * 44100):int((a + 0.25) * 44100)] ** 2)) + 1e-12)
-               for a in (0.0, 0.5, 1.0, 2.5)]
-        levels[name] = [20 * np.log10(r / rms[-1]) for r in rms]
-    assert levels["ambient"][0] < -25 and levels["ambient"][0] < levels["ambient"][1] < levels["ambient"][2]
-    assert levels["classical"][0] > -25
+    mix = generate(GenerationRequest(style=style, duration=12.0, seed=4, energy=energy), MarkovMelodist()).audio
+    rms = [float(np.sqrt(np.mean(mix[int(a * 44100):int((a + 0.25) * 44100)] ** 2)) + 1e-12)
+           for a in (*starts, reference)]
+    return [20 * np.log10(r / rms[-1]) for r in rms[:-1]]

@@ -127,9 +127,9 @@ def comp_compound_slow(spans: tuple[ChordSpan, ...], *, register: tuple[int, int
 _WALK = (0, 4, 7, 9)
 
 
-def compound_walk(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beats_per_bar: int,
-                  energy: float, rng: np.random.Generator) -> list[Note]:
-    """12/8 bass: up the chord (root, third, fifth, sixth) one pulse each, long-short in each pulse."""
+def _walk(spans: tuple[ChordSpan, ...], register: tuple[int, int], *, pickup: bool) -> list[Note]:
+    """Up the chord (root, third, fifth, sixth) one pulse each: long-short in each pulse with
+    ``pickup``, else each pulse's note held to the next."""
     notes: list[Note] = []
     for span in spans:
         root = _root(span.chord, register)
@@ -137,21 +137,24 @@ def compound_walk(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], be
             p = fold_into(root + _WALK[k % len(_WALK)], *register)
             t = span.start + k * PULSE
             vel = 0.78 if k % 2 == 0 else 0.68
-            notes += [Note(t, 0.95, p, vel), Note(t + 2 * EIGHTH, 0.45, p, vel * 0.8)]
+            if pickup:
+                notes += [Note(t, 0.95, p, vel), Note(t + 2 * EIGHTH, 0.45, p, vel * 0.8)]
+            else:
+                notes.append(Note(t, 1.4, p, vel))
     return notes
+
+
+def compound_walk(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beats_per_bar: int,
+                  energy: float, rng: np.random.Generator) -> list[Note]:
+    """12/8 bass: up the chord (root, third, fifth, sixth) one pulse each, long-short in each pulse."""
+    return _walk(spans, register, pickup=True)
 
 
 def compound_walk_slow(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beats_per_bar: int,
                        energy: float, rng: np.random.Generator) -> list[Note]:
     """:func:`compound_walk` for a very slow 12/8: each pulse's note held to the next, with no
     pickup eighth inside it, so the bass walks the pulses a tracker is to hear."""
-    notes: list[Note] = []
-    for span in spans:
-        root = _root(span.chord, register)
-        for k in _pulses(span):
-            p = fold_into(root + _WALK[k % len(_WALK)], *register)
-            notes.append(Note(span.start + k * PULSE, 1.4, p, 0.78 if k % 2 == 0 else 0.68))
-    return notes
+    return _walk(spans, register, pickup=False)
 
 
 METER_HARMONY_PATTERNS: dict[str, PatternFn] = {
@@ -159,5 +162,4 @@ METER_HARMONY_PATTERNS: dict[str, PatternFn] = {
     "comp_compound": comp_compound, "comp_compound_slow": comp_compound_slow,
 }
 METER_BASS_PATTERNS: dict[str, PatternFn] = {"bar_root": bar_root, "pulse_roots": pulse_roots,
-                                             "compound_walk_slow": compound_walk_slow,
-                                              "compound_walk": compound_walk}
+                                              "compound_walk": compound_walk, "compound_walk_slow": compound_walk_slow}
