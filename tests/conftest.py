@@ -20,6 +20,7 @@ from pathlib import Path
 from contextlib import contextmanager
 from typing import Any, Iterator
 
+import aimusic  # noqa: F401  (first: it pins the numeric kernels before NumPy loads)
 import numpy as np
 import pytest
 
