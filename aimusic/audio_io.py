@@ -21,6 +21,7 @@ from .errors import ParameterError
 PCM16_MAX = 32767
 TEMP_PREFIX = ".partial-"
 TEMP_SUFFIX = ".tmp"
+PCM_BLOCK = 1 << 15    # samples converted at once by to_pcm16 (its buffer stays in cache)
 
 
 def to_pcm16(y: np.ndarray) -> np.ndarray:
@@ -35,9 +36,25 @@ def to_pcm16(y: np.ndarray) -> np.ndarray:
     -------
     np.ndarray
         int16 samples of the same shape; NaN becomes silence.
+
+    Computed in float64 (a float32 sample times 32767 is exact there, so the rounding is the
+    only one), a block at a time in one reused buffer: a track's worth of float64
+    temporaries would cost more than the arithmetic.
     """
-    y = np.nan_to_num(np.asarray(y, dtype=np.float64), nan=0.0, posinf=1.0, neginf=-1.0)
-    return np.round(np.clip(y, -1.0, 1.0) * PCM16_MAX).astype(np.int16)
+    y = np.asarray(y)
+    out = np.empty(y.shape, dtype=np.int16)
+    flat_in, flat_out = y.reshape(-1), out.reshape(-1)
+    work = np.empty(min(flat_in.size, PCM_BLOCK), dtype=np.float64)
+    for b0 in range(0, flat_in.size, PCM_BLOCK):
+        b1 = min(b0 + PCM_BLOCK, flat_in.size)
+        t = work[: b1 - b0]
+        t[...] = flat_in[b0:b1]
+        np.nan_to_num(t, copy=False, nan=0.0, posinf=1.0, neginf=-1.0)
+        np.clip(t, -1.0, 1.0, out=t)
+        t *= PCM16_MAX
+        np.rint(t, out=t)
+        flat_out[b0:b1] = t
+    return out
 
 
 def encode_wav(handle: BinaryIO, y: np.ndarray, *, sr: int = SAMPLE_RATE) -> None:

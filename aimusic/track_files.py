@@ -214,6 +214,8 @@ class TrackFiles:
         meter = plan.time_signature
         tags = audio_tags(style=style, track_id=track_id, seed=track.seed, tempo=int(plan.tempo), key=plan.key.name,
                           time_signature=meter, duration_s=round(track.duration_s, 3), request=request)
+        if not kinds:
+            return []
         pcm = to_pcm16(track.audio)
         made: list[library.FileInfo] = []
         try:
