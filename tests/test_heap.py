@@ -45,7 +45,9 @@ ARENAS_SCRIPT = textwrap.dedent("""
 
     if sys.argv[1] == "limit":
         assert limit_arenas(2)
+    together = threading.Barrier(8)   # all alive at once: none takes an arena another left behind
     def work():
+        together.wait()
         for _ in range(200):
             kept = [bytearray(4096) for _ in range(64)]
     threads = [threading.Thread(target=work) for _ in range(8)]
