@@ -10,11 +10,13 @@ heavily lifted material (ambient) from pumping.
 """
 from __future__ import annotations
 
+from concurrent.futures import Executor
 from functools import lru_cache
 
 import numpy as np
 
 from . import dsp
+from .halves import run_halves, split_range
 
 TARGET_LUFS = -14.0
 CEILING_DBTP = -1.0
@@ -81,14 +83,20 @@ def peak_envelope(y: np.ndarray, *, floor: float, oversample: int = OVERSAMPLE) 
                           or [np.zeros(0, dtype=y.dtype)])
 
 
-def true_peak_db(y: np.ndarray, *, oversample: int = OVERSAMPLE) -> float:
-    """True peak of ``y`` in dBTP (oversampled), the level a DAC or a resampler will see."""
+def true_peak_db(y: np.ndarray, *, oversample: int = OVERSAMPLE, helper: Executor | None = None) -> float:
+    """True peak of ``y`` in dBTP (oversampled), the level a DAC or a resampler will see.
+
+    The later chunks are scanned on ``helper`` when given.
+    """
     y2 = y.reshape(y.shape[0], -1)
-    sample_peak = max((float(np.max(np.abs(y2[c0:c1]))) for c0, c1 in _chunks(y2.shape[0])), default=0.0)
+    pieces = list(_chunks(y2.shape[0]))
+    sample_peak = max(run_halves(helper, [lambda c0=c0, c1=c1: float(np.max(np.abs(y2[c0:c1])))
+                                          for c0, c1 in pieces]), default=0.0)
     if sample_peak == 0.0:
         return -np.inf
     floor = sample_peak * db_to_gain(-3.0)
-    peak = max(float(np.max(_envelope(y2, c0, c1, floor, oversample))) for c0, c1 in _chunks(y2.shape[0]))
+    peak = max(run_halves(helper, [lambda c0=c0, c1=c1: float(np.max(_envelope(y2, c0, c1, floor, oversample)))
+                                   for c0, c1 in pieces]))
     return float(20.0 * np.log10(peak))
 
 
@@ -97,12 +105,17 @@ def block_peaks(env: np.ndarray, *, block: int = LIMIT_BLOCK) -> np.ndarray:
     return np.maximum.reduceat(env, np.arange(0, env.shape[0], block)).astype(np.float64)
 
 
-def true_block_peaks(y: np.ndarray, *, floor: float, block: int = LIMIT_BLOCK) -> np.ndarray:
-    """:func:`block_peaks` of :func:`peak_envelope`, chunk by chunk (no full-length envelope)."""
+def true_block_peaks(y: np.ndarray, *, floor: float, block: int = LIMIT_BLOCK,
+                     helper: Executor | None = None) -> np.ndarray:
+    """:func:`block_peaks` of :func:`peak_envelope`, chunk by chunk (no full-length envelope).
+
+    The later chunks are scanned on ``helper`` when given.
+    """
     y2 = y.reshape(y.shape[0], -1)
     step = (PEAK_CHUNK // block) * block
-    return np.concatenate([block_peaks(_envelope(y2, c0, c1, floor, OVERSAMPLE), block=block)
-                           for c0, c1 in _chunks(y2.shape[0], step)])
+    return np.concatenate(run_halves(helper, [
+        lambda c0=c0, c1=c1: block_peaks(_envelope(y2, c0, c1, floor, OVERSAMPLE), block=block)
+        for c0, c1 in _chunks(y2.shape[0], step)]))
 
 
 def limiter_blocks(peaks: np.ndarray, *, sr: int, ceiling_db: float, block: int = LIMIT_BLOCK,
@@ -233,25 +246,29 @@ def k_weighting(sr: int) -> np.ndarray:
     return np.vstack(sos)
 
 
-def hop_power(y: np.ndarray, *, sr: int, chunk: int = 1 << 16) -> np.ndarray:
+def hop_power(y: np.ndarray, *, sr: int, chunk: int = 1 << 16, helper: Executor | None = None) -> np.ndarray:
     """Mean square of the K-weighted signal per 100 ms hop and channel, ``(n_hops, ch)``.
 
     Computed chunk by chunk with the filter state carried over, so a five-minute track
-    needs no full-length float64 copy (the gating blocks are four consecutive hops).
+    needs no full-length float64 copy (the gating blocks are four consecutive hops). The
+    channels are filtered apart (the second on ``helper`` when given): the same numbers.
     """
     y2 = y.reshape(y.shape[0], -1)
     hop = int(round(HOP_S * sr))
     n_hops = y2.shape[0] // hop
     sos = k_weighting(sr)
-    chunk = max(chunk // hop, 1) * hop
-    state = np.zeros((sos.shape[0], 2, y2.shape[1]))
-    out = np.zeros((n_hops, y2.shape[1]))
-    for c0 in range(0, n_hops * hop, chunk):
-        seg = y2[c0:min(c0 + chunk, n_hops * hop)].astype(np.float64)
-        filtered, state = dsp.sosfilt(sos, seg, axis=0, zi=state)
-        out[c0 // hop:c0 // hop + seg.shape[0] // hop] = np.mean(
-            np.square(filtered).reshape(-1, hop, y2.shape[1]), axis=1)
-    return out
+    pieces = split_range(0, n_hops * hop, max(chunk // hop, 1) * hop)
+
+    def one_channel(ch: int) -> np.ndarray:
+        state = np.zeros((sos.shape[0], 2))
+        out = np.zeros(n_hops)
+        for c0, c1 in pieces:
+            filtered, state = dsp.sosfilt(sos, y2[c0:c1, ch].astype(np.float64), zi=state)
+            out[c0 // hop:c1 // hop] = np.mean(np.square(filtered).reshape(-1, hop), axis=1)
+        return out
+
+    columns = run_halves(helper, [lambda ch=ch: one_channel(ch) for ch in range(y2.shape[1])])
+    return np.stack(columns, axis=1) if columns else np.zeros((n_hops, 0))
 
 
 def gated_loudness(hops: np.ndarray) -> float:
@@ -304,11 +321,13 @@ def fade_in(y: np.ndarray, *, sr: int, seconds: float, floor_db: float = FADE_IN
 
 
 def master(y: np.ndarray, *, sr: int, target_lufs: float = TARGET_LUFS, ceiling_db: float = CEILING_DBTP,
-           release_db_per_s: float = 25.0, rounds: int = 6, copy: bool = True) -> np.ndarray:
+           release_db_per_s: float = 25.0, rounds: int = 6, copy: bool = True,
+           helper: Executor | None = None) -> np.ndarray:
     """Loudness-normalise and limit an (n, 2) mix whose DC is already removed; float32.
 
     With ``copy=False`` the caller's float32 buffer is reused for the result (a long
-    track's mix is the largest array in the process).
+    track's mix is the largest array in the process). With a ``helper`` thread, half of
+    each scan over the track runs there (:mod:`aimusic.halves`): the same result.
 
     The loudness (K-weighted hop powers) and the peak envelope are measured once; the gain
     that reaches the target with the limiter engaged is then found on those, since limiting
@@ -317,13 +336,13 @@ def master(y: np.ndarray, *, sr: int, target_lufs: float = TARGET_LUFS, ceiling_
     y = np.asarray(y, dtype=np.float32)
     if copy:
         y = y.copy()
-    hops = hop_power(y, sr=sr)
+    hops = hop_power(y, sr=sr, helper=helper)
     loud = gated_loudness(hops)
     if not np.isfinite(loud):  # silence stays silence
         return fade_out(y, sr=sr)
     safe = ceiling_db - 0.2  # margin for the float32 -> int16 rounding and estimate error
     gain_db = target_lufs - loud
-    peaks = true_block_peaks(y, floor=db_to_gain(safe - gain_db - 4.0 - 3.0))
+    peaks = true_block_peaks(y, floor=db_to_gain(safe - gain_db - 4.0 - 3.0), helper=helper)
     hop = int(round(HOP_S * sr))
     hop_of_block = np.minimum((np.arange(peaks.size, dtype=np.int32) * LIMIT_BLOCK) // hop, hops.shape[0])
     counts = np.bincount(hop_of_block, minlength=hops.shape[0] + 1)[: hops.shape[0]]
@@ -339,10 +358,12 @@ def master(y: np.ndarray, *, sr: int, target_lufs: float = TARGET_LUFS, ceiling_
         gain_db += short
     gains *= db_to_gain(gain_db)
     centres = block_centres(gains.size)
-    for c0, c1 in _chunks(y.shape[0]):  # interpolated gain applied chunk by chunk
+    def apply(c0: int, c1: int) -> None:   # interpolated gain applied chunk by chunk
         y[c0:c1] *= upsample_gain(gains, c1, start=c0, centres=centres)[:, None]
+
+    run_halves(helper, [lambda c0=c0, c1=c1: apply(c0, c1) for c0, c1 in _chunks(y.shape[0])])
     out = fade_out(y, sr=sr, copy=False)
-    over = true_peak_db(out) - safe
+    over = true_peak_db(out, helper=helper) - safe
     if over > 0.0:
         out *= np.float32(db_to_gain(-over))
     return out

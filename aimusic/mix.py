@@ -8,7 +8,7 @@ the :class:`~aimusic.styles.MixSpec` and each :class:`~aimusic.styles.PartSpec` 
 """
 from __future__ import annotations
 
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Callable, Mapping, Protocol
@@ -16,6 +16,7 @@ from typing import Callable, Mapping, Protocol
 import numpy as np
 import pedalboard as pb
 
+from .halves import run_halves, split_range
 from .heap import release_free_memory
 from .mastering import db_to_gain, fade_in, master
 from .score import KICK, Score
@@ -222,11 +223,19 @@ def send_boards(spec: MixSpec, score: Score) -> tuple[pb.Pedalboard, pb.Pedalboa
 def strip_chunk(strip: "_Strip", m: int, duck: np.ndarray | None, *, sr: int) -> tuple[np.ndarray, np.ndarray]:
     """The next ``m`` samples of a strip's track through its chain: (left, right) before gain and pan.
 
-    Read, scaled, through the strip's board (state kept across chunks), ducked by the kick if
-    the strip is, then split by the stereo chorus when it has one (linear: the gain can follow).
-    The mix and the stems both take their parts' chunks from here.
+    Read, then through :func:`strip_effects`. The mix and the stems both take their parts'
+    chunks from here (the mix reads and processes on two threads, the same calls in order).
     """
-    y = strip.source.read(m)
+    return strip_effects(strip, strip.source.read(m), duck, sr=sr)
+
+
+def strip_effects(strip: "_Strip", y: np.ndarray, duck: np.ndarray | None, *,
+                  sr: int) -> tuple[np.ndarray, np.ndarray]:
+    """A chunk ``y`` just read from a strip's source, in place: scaled, through the strip's board.
+
+    The board keeps its state across chunks; then ducked by the kick if the strip is, then
+    split by the stereo chorus when it has one (linear: the gain can follow).
+    """
     y *= strip.scale
     y = strip.board(y[None, :], sr, reset=False)[0]
     if duck is not None and strip.ducked:
@@ -256,9 +265,20 @@ def mix_sources(sources: dict[str, StemSource], score: Score, style: StyleSpec, 
     step = int(CHUNK_S * sr)
     scratch = np.empty(step, dtype=np.float32)
 
-    def finish_chunk(c0: int, dry: np.ndarray, rev: np.ndarray | None, dly: np.ndarray | None,
-                     duck: np.ndarray | None) -> None:
-        """Send buses of one chunk through delay and reverb, add them, write the chunk out."""
+    def mix_chunk(c0: int, m: int, chunks: list[np.ndarray]) -> None:
+        """One chunk of every strip (just read) through its chain, panned and sent, the buses, out."""
+        dry = np.zeros((2, m), dtype=np.float32)
+        rev = np.zeros((2, m), dtype=np.float32) if use_reverb else None
+        dly = np.zeros((2, m), dtype=np.float32) if use_delay else None
+        duck = (duck_envelope(kicks - c0 / sr, sr=sr, n=m, depth=spec.sidechain_duck, recover_s=recover)
+                if kicks.size else None)
+        for strip, y in zip(strips, chunks):
+            y_left, y_right = strip_effects(strip, y, duck, sr=sr)
+            for bus, amount in ((dry, 1.0), (rev, strip.reverb), (dly, strip.delay)):
+                if bus is not None and amount:   # gain, pan and send in one multiply, no temporaries
+                    for side, y_side, pan in ((0, y_left, strip.left), (1, y_right, strip.right)):
+                        np.multiply(y_side, np.float32(amount * pan * strip.post_gain), out=scratch[:m])
+                        bus[side] += scratch[:m]
         if dly is not None:
             echoes = delay_board(dly, sr, reset=False)
             dry += echoes
@@ -269,45 +289,36 @@ def mix_sources(sources: dict[str, StemSource], score: Score, style: StyleSpec, 
             if duck is not None:  # the pumping must reach the room too, or the tail fills the dips
                 wet *= duck
             dry += wet
-        out[c0:c0 + dry.shape[1]] = dry.T
+        out[c0:c0 + m] = dry.T
 
-    # The send buses of chunk k run on a second thread while the tracks of chunk k + 1 are
-    # rendered here: pedalboard releases the GIL, the bus boards are touched by that one
-    # thread only and in chunk order, so the result is the same to the bit as in sequence.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mix-buses") as buses:
+    # Two stages on two threads: this one reads chunk k + 1 from the tracks (the notes are
+    # synthesized here, the note cache is this thread's alone) while the other takes chunk k
+    # through the strips' chains, the pan and the send buses. pedalboard and NumPy's large
+    # operations release the GIL; every board is touched by that one thread only and in chunk
+    # order, so the result is the same to the bit as in sequence.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mix-strips") as mixer:
         pending: Future | None = None
         for c0 in range(0, n, step):
             if progress is not None and c0:
                 progress(c0 / n)
-            c1 = min(c0 + step, n)
-            m = c1 - c0
-            dry = np.zeros((2, m), dtype=np.float32)
-            rev = np.zeros((2, m), dtype=np.float32) if use_reverb else None
-            dly = np.zeros((2, m), dtype=np.float32) if use_delay else None
-            duck = (duck_envelope(kicks - c0 / sr, sr=sr, n=m, depth=spec.sidechain_duck, recover_s=recover)
-                    if kicks.size else None)
-            for strip in strips:
-                y_left, y_right = strip_chunk(strip, m, duck, sr=sr)
-                for bus, amount in ((dry, 1.0), (rev, strip.reverb), (dly, strip.delay)):
-                    if bus is not None and amount:   # gain, pan and send in one multiply, no temporaries
-                        for side, y_side, pan in ((0, y_left, strip.left), (1, y_right, strip.right)):
-                            np.multiply(y_side, np.float32(amount * pan * strip.post_gain), out=scratch[:m])
-                            bus[side] += scratch[:m]
+            m = min(c0 + step, n) - c0
+            chunks = [strip.source.read(m) for strip in strips]
             if pending is not None:
                 pending.result()
-            pending = buses.submit(finish_chunk, c0, dry, rev, dly, duck)
+            pending = mixer.submit(mix_chunk, c0, m, chunks)
+            del chunks
             if (c0 // step) % TRIM_EVERY == TRIM_EVERY - 1:
                 release_free_memory()
         if pending is not None:
             pending.result()
-    del strips, sources
-    # The streaming loop freed thousands of chunk-sized buffers the allocator keeps for reuse;
-    # mastering allocates other sizes, and the peak would be the sum of both: start it from a low base.
-    release_free_memory()
-    out = master_bus(out, spec, sr=sr)
-    if spec.fade_in_s > 0:
-        fade_in(out, sr=sr, seconds=spec.fade_in_s)
-    return master(out, sr=sr, copy=False)
+        del strips, sources, pending
+        # The streaming loop freed thousands of chunk-sized buffers the allocator keeps for reuse;
+        # mastering allocates other sizes, and the peak would be the sum of both: start it from a low base.
+        release_free_memory()
+        out = master_bus(out, spec, sr=sr, helper=mixer)
+        if spec.fade_in_s > 0:
+            fade_in(out, sr=sr, seconds=spec.fade_in_s)
+        return master(out, sr=sr, copy=False, helper=mixer)
 
 
 def master_eq(spec: MixSpec) -> list[pb.Plugin]:
@@ -320,18 +331,25 @@ def master_eq(spec: MixSpec) -> list[pb.Plugin]:
     return chain
 
 
-def master_bus(y: np.ndarray, spec: MixSpec, *, sr: int) -> np.ndarray:
-    """Tone and glue of the summed (n, 2) mix, in place: DC high-pass, shelving EQ, bus compressor."""
+def master_bus(y: np.ndarray, spec: MixSpec, *, sr: int, helper: Executor | None = None) -> np.ndarray:
+    """Tone and glue of the summed (n, 2) mix, in place: DC high-pass, shelving EQ, bus compressor.
+
+    Each channel runs through a board of its own (every one of these plugins treats the
+    channels apart, the compressor included), the second on ``helper`` when given.
+    """
     level = stem_level_db(y, sr=sr)
     if not np.isfinite(level):
         return y
     y *= np.float32(db_to_gain(BUS_DB - level))
-    chain = master_eq(spec)
-    chain.append(pb.Compressor(threshold_db=BUS_DB - 2.0, ratio=spec.glue_ratio, attack_ms=25.0,
-                               release_ms=250.0))
-    board = pb.Pedalboard(chain)
-    step = int(CHUNK_S * sr)
-    for c0 in range(0, y.shape[0], step):
-        c1 = min(c0 + step, y.shape[0])
-        y[c0:c1] = board(np.ascontiguousarray(y[c0:c1].T), sr, reset=False).T
+    pieces = split_range(0, y.shape[0], int(CHUNK_S * sr))
+
+    def one_channel(ch: int) -> None:
+        chain = master_eq(spec)
+        chain.append(pb.Compressor(threshold_db=BUS_DB - 2.0, ratio=spec.glue_ratio, attack_ms=25.0,
+                                   release_ms=250.0))
+        board = pb.Pedalboard(chain)
+        for c0, c1 in pieces:
+            y[c0:c1, ch] = board(np.ascontiguousarray(y[c0:c1, ch])[None, :], sr, reset=False)[0]
+
+    run_halves(helper, [lambda ch=ch: one_channel(ch) for ch in range(y.shape[1])])
     return y

@@ -1,0 +1,34 @@
+"""Independent pieces of one render's work on two threads: here, and on a helper thread.
+
+A render runs on the thread that asked for it, with one helper thread beside it
+(:func:`aimusic.mix.mix_sources` owns it). Work that splits into independent pieces (the
+two channels of a filter, the chunks of a peak scan) runs half here and half there, each
+piece computed as it would be alone, so the result is the same to the bit as in sequence;
+the libraries doing the arithmetic (pedalboard, SciPy's filter kernel, NumPy's large
+operations) release the GIL while they compute.
+"""
+from __future__ import annotations
+
+from concurrent.futures import Executor, wait
+from typing import Callable, Sequence, TypeVar
+
+T = TypeVar("T")
+
+
+def run_halves(helper: Executor | None, tasks: Sequence[Callable[[], T]]) -> list[T]:
+    """Results of ``tasks`` in order: the later half run on ``helper``, the rest here (all here if None)."""
+    if helper is None or len(tasks) < 2:
+        return [task() for task in tasks]
+    cut = (len(tasks) + 1) // 2
+    later = helper.submit(lambda: [task() for task in tasks[cut:]])
+    try:
+        first = [task() for task in tasks[:cut]]
+    except BaseException:
+        wait([later])          # never leave the helper working on buffers the caller gives up
+        raise
+    return first + later.result()
+
+
+def split_range(start: int, stop: int, step: int) -> list[tuple[int, int]]:
+    """``[start, stop)`` as consecutive ``(c0, c1)`` pieces of ``step`` (the last may be short)."""
+    return [(c0, min(c0 + step, stop)) for c0 in range(start, stop, step)]

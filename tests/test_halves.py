@@ -1,0 +1,76 @@
+"""Work split over two threads gives the same result, to the bit, as the same work in sequence."""
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from aimusic.halves import run_halves, split_range
+from aimusic.mastering import hop_power, master, true_block_peaks, true_peak_db
+from aimusic.mix import master_bus
+from aimusic.styles import STYLES
+
+SR = 44100
+
+
+def _mix(seed: int, seconds: float = 9.3) -> np.ndarray:
+    """A stereo test signal with unequal, changing channels (bursts over a tone), float32."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * SR)) / SR
+    env = (0.2 + 0.8 * (np.sin(2 * np.pi * 0.7 * t) > 0.6))[:, None]
+    tone = np.stack([np.sin(2 * np.pi * 220 * t), 0.4 * np.sin(2 * np.pi * 331 * t + 1.0)], axis=1)
+    return (env * (0.3 * tone + 0.2 * rng.standard_normal((t.size, 2)))).astype(np.float32)
+
+
+def test_results_come_back_in_order_and_the_later_half_runs_on_the_helper():
+    where: dict[int, str] = {}
+
+    def task(i: int):
+        def run() -> int:
+            where[i] = threading.current_thread().name
+            return i * i
+        return run
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="helper") as helper:
+        assert run_halves(helper, [task(i) for i in range(5)]) == [0, 1, 4, 9, 16]
+    assert {where[i] for i in range(3)} == {threading.main_thread().name}
+    assert {where[i] for i in range(3, 5)} == {"helper_0"}
+    assert run_halves(None, [task(i) for i in range(3)]) == [0, 1, 4]
+
+
+def test_an_error_here_waits_for_the_helper_before_it_is_raised():
+    finished = threading.Event()
+
+    def slow() -> None:
+        finished.wait(0.2)
+        finished.set()
+
+    def fail() -> None:
+        raise ValueError("here")
+
+    with ThreadPoolExecutor(max_workers=1) as helper:
+        with pytest.raises(ValueError, match="here"):
+            run_halves(helper, [fail, slow])
+        assert finished.is_set()
+
+
+def test_ranges_cover_the_span_once():
+    assert split_range(0, 10, 4) == [(0, 4), (4, 8), (8, 10)]
+    assert split_range(3, 3, 4) == []
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_tail_of_a_mix_is_the_same_on_two_threads(seed):
+    y = _mix(seed)
+    with ThreadPoolExecutor(max_workers=1) as helper:
+        assert np.array_equal(hop_power(y, sr=SR, helper=helper), hop_power(y, sr=SR))
+        floor = float(np.max(np.abs(y))) * 0.3
+        assert np.array_equal(true_block_peaks(y, floor=floor, helper=helper), true_block_peaks(y, floor=floor))
+        assert true_peak_db(y, helper=helper) == true_peak_db(y)
+        for style in ("rock", "ambient"):
+            spec = STYLES[style].mix
+            alone = master(master_bus(y.copy(), spec, sr=SR), sr=SR)
+            split = master(master_bus(y.copy(), spec, sr=SR, helper=helper), sr=SR, helper=helper)
+            assert np.array_equal(alone, split), style
