@@ -1,7 +1,7 @@
 """Independent pieces of one render's work on two threads: here, and on a helper thread.
 
-A render runs on the thread that asked for it, with one helper thread beside it
-(:func:`aimusic.mix.mix_sources` owns it). Work that splits into independent pieces (the
+A render runs on the thread that asked for it, with one helper thread beside it when a
+core is free (:func:`spare_core`; :func:`aimusic.mix.mix_sources` owns it). Work that splits into independent pieces (the
 two channels of a filter, the chunks of a peak scan) runs half here and half there, each
 piece computed as it would be alone, so the result is the same to the bit as in sequence;
 the libraries doing the arithmetic (pedalboard, SciPy's filter kernel, NumPy's large
@@ -9,10 +9,40 @@ operations) release the GIL while they compute.
 """
 from __future__ import annotations
 
+import os
 from concurrent.futures import Executor, wait
+from pathlib import Path
 from typing import Callable, Sequence, TypeVar
 
 T = TypeVar("T")
+LOADAVG = Path("/proc/loadavg")
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (its affinity where the system tells it, else the CPU count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def runnable_tasks(loadavg: Path = LOADAVG) -> int | None:
+    """Threads running or ready to run on the whole machine now (``/proc/loadavg``), this one included."""
+    try:
+        return int(loadavg.read_text().split()[3].partition("/")[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def spare_core(*, loadavg: Path = LOADAVG, cores: int | None = None) -> bool:
+    """Whether a second thread would find a core of its own: fewer runnable threads than cores.
+
+    A render asks once, as it starts. On a loaded server every core already runs a render, and
+    splitting one would only make the threads contend (less throughput for no lower latency);
+    where the kernel does not say (not Linux), no.
+    """
+    running = runnable_tasks(loadavg)
+    return running is not None and running < (cores if cores is not None else usable_cores())
 
 
 def run_halves(helper: Executor | None, tasks: Sequence[Callable[[], T]]) -> list[T]:

@@ -9,6 +9,7 @@ the :class:`~aimusic.styles.MixSpec` and each :class:`~aimusic.styles.PartSpec` 
 from __future__ import annotations
 
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Callable, Mapping, Protocol
@@ -16,7 +17,7 @@ from typing import Callable, Mapping, Protocol
 import numpy as np
 import pedalboard as pb
 
-from .halves import run_halves, split_range
+from .halves import run_halves, spare_core, split_range
 from .heap import release_free_memory
 from .mastering import db_to_gain, fade_in, master
 from .score import KICK, Score
@@ -291,12 +292,14 @@ def mix_sources(sources: dict[str, StemSource], score: Score, style: StyleSpec, 
             dry += wet
         out[c0:c0 + m] = dry.T
 
-    # Two stages on two threads: this one reads chunk k + 1 from the tracks (the notes are
-    # synthesized here, the note cache is this thread's alone) while the other takes chunk k
-    # through the strips' chains, the pan and the send buses. pedalboard and NumPy's large
-    # operations release the GIL; every board is touched by that one thread only and in chunk
-    # order, so the result is the same to the bit as in sequence.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mix-strips") as mixer:
+    # Two stages on two threads when a core is free: this one reads chunk k + 1 from the tracks
+    # (the notes are synthesized here, the note cache is this thread's alone) while the other
+    # takes chunk k through the strips' chains, the pan and the send buses. pedalboard and
+    # NumPy's large operations release the GIL; every board is touched by that one thread only
+    # and in chunk order, so the result is the same to the bit as in sequence. On a busy
+    # machine (other renders on every core) a second thread would only contend: all runs here.
+    with (ThreadPoolExecutor(max_workers=1, thread_name_prefix="mix-strips") if spare_core()
+          else nullcontext()) as helper:
         pending: Future | None = None
         for c0 in range(0, n, step):
             if progress is not None and c0:
@@ -305,7 +308,10 @@ def mix_sources(sources: dict[str, StemSource], score: Score, style: StyleSpec, 
             chunks = [strip.source.read(m) for strip in strips]
             if pending is not None:
                 pending.result()
-            pending = mixer.submit(mix_chunk, c0, m, chunks)
+            if helper is None:
+                mix_chunk(c0, m, chunks)
+            else:
+                pending = helper.submit(mix_chunk, c0, m, chunks)
             del chunks
             if (c0 // step) % TRIM_EVERY == TRIM_EVERY - 1:
                 release_free_memory()
@@ -315,10 +321,10 @@ def mix_sources(sources: dict[str, StemSource], score: Score, style: StyleSpec, 
         # The streaming loop freed thousands of chunk-sized buffers the allocator keeps for reuse;
         # mastering allocates other sizes, and the peak would be the sum of both: start it from a low base.
         release_free_memory()
-        out = master_bus(out, spec, sr=sr, helper=mixer)
+        out = master_bus(out, spec, sr=sr, helper=helper)
         if spec.fade_in_s > 0:
             fade_in(out, sr=sr, seconds=spec.fade_in_s)
-        return master(out, sr=sr, copy=False, helper=mixer)
+        return master(out, sr=sr, copy=False, helper=helper)
 
 
 def master_eq(spec: MixSpec) -> list[pb.Plugin]:

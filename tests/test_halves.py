@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from aimusic.halves import run_halves, split_range
+from aimusic.halves import run_halves, spare_core, split_range
 from aimusic.mastering import hop_power, master, true_block_peaks, true_peak_db
 from aimusic.mix import master_bus
 from aimusic.styles import STYLES
@@ -74,3 +74,16 @@ def test_the_tail_of_a_mix_is_the_same_on_two_threads(seed):
             alone = master(master_bus(y.copy(), spec, sr=SR), sr=SR)
             split = master(master_bus(y.copy(), spec, sr=SR, helper=helper), sr=SR, helper=helper)
             assert np.array_equal(alone, split), style
+
+
+@pytest.mark.parametrize("line, cores, spare", [
+    ("0.50 0.40 0.30 1/180 999\n", 2, True),      # only the asking thread runs: the other core is free
+    ("2.10 1.90 1.50 2/180 999\n", 2, False),     # another render holds the other core
+    ("3.00 2.00 1.00 3/180 999\n", 4, True),
+    ("garbled\n", 2, False),                     # the kernel does not say: no second thread
+])
+def test_a_second_thread_is_used_only_when_a_core_is_free(tmp_path, line, cores, spare):
+    loadavg = tmp_path / "loadavg"
+    loadavg.write_text(line)
+    assert spare_core(loadavg=loadavg, cores=cores) is spare
+    assert spare_core(loadavg=tmp_path / "missing", cores=cores) is False
