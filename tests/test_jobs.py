@@ -80,7 +80,8 @@ def test_invalid_jobs_are_400_naming_the_index_and_the_field(jobs_app, body, fie
 
 def test_progress_streams_as_events_in_order_until_the_end(jobs_app):
     client = jobs_app.test_client()
-    job = client.post("/api/jobs", json={"requests": [{"style": "jazz", "duration": 12}] * 2}).get_json()
+    # long enough to span several of the stream's polls on a fast machine (a 12 s track renders in 0.15 s)
+    job = client.post("/api/jobs", json={"requests": [{"style": "jazz", "duration": 40}] * 3}).get_json()
     with client.get(f"/api/jobs/{job['id']}/events") as stream:
         assert stream.mimetype == "text/event-stream"
         text = stream.get_data(as_text=True)
