@@ -472,12 +472,12 @@ def test_batch_shows_rising_progress_and_its_tracks_join_the_library_as_they_fin
     open_page(page)
     page.evaluate(RECORD_JOB)
     rows_before = page.locator("#tracks > li").count()
-    # Tracks long enough that the bar is seen between its ends (a 2 s track takes a tenth of a second).
-    queued = start_batch(page, "jazz", 12, 3, seed=51)
+    # Tracks long enough that the bar is seen between its ends (a 12 s track takes a few tenths of a second).
+    queued = start_batch(page, "jazz", 40, 3, seed=51)
     assert queued["requests"] == 3
     bar = job_row(page, queued["id"]).get_by_role("progressbar", name="Progress of Batch of 3 tracks", exact=False)
     bar.wait_for()
-    assert "Jazz · 12 s · seeds 51–53" in job_row(page, queued["id"]).text_content()
+    assert "Jazz · 40 s · seeds 51–53" in job_row(page, queued["id"]).text_content()
     wait_job_status(page, queued["id"], "done")
 
     seen = page.evaluate("window.jobSeen")
@@ -506,7 +506,7 @@ def test_batch_shows_rising_progress_and_its_tracks_join_the_library_as_they_fin
 def test_a_running_batch_is_followed_again_after_a_reload_and_can_be_cancelled(page, server):
     before = set(api_ids(server))
     open_page(page)
-    queued = start_batch(page, "rock", 12, 6, button="Generate in background")
+    queued = start_batch(page, "rock", 60, 6, button="Generate in background")  # still running after a reload
     row_ = job_row(page, queued["id"])
     row_.locator(".job-count").filter(has_not_text="0 of 6").wait_for(timeout=GENERATE_TIMEOUT_MS)
 
@@ -584,7 +584,7 @@ def test_batch_progress_streams_with_a_key(browser, keys_server):
         page.wait_for_selector("#library[aria-busy=false]")
         page.evaluate(RECORD_JOB)
         with page.expect_request(lambda r: r.url.endswith("/events")) as stream:
-            queued = start_batch(page, "blues", 6, 3, seed=61)  # long enough to be seen between events
+            queued = start_batch(page, "blues", 30, 3, seed=61)  # long enough to be seen between events
         # EventSource cannot send the key: the page reads the stream with fetch().
         assert stream.value.resource_type == "fetch"
         assert stream.value.headers.get("authorization") == f"Bearer {key}"
