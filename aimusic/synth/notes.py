@@ -1,9 +1,9 @@
 """Rendered notes and drum hits, each synthesized once and kept per process.
 
-A note that repeats (same instrument, pitch, velocity bucket and held length) is rendered
-once and added again (kept in a bounded per-process cache), and a drum hit is keyed by
-piece, velocity layer and one of a few round-robin variants, so a four-minute groove costs a
-handful of syntheses. Both caches are bounded by bytes (:data:`NOTE_CACHE_MB`,
+A note that repeats within a render (same instrument, pitch, velocity bucket and held length)
+is rendered once and added again (:class:`RenderNotes`, behind it a small per-process cache),
+and a drum hit is keyed by piece, velocity layer and one of a few round-robin variants, so a
+four-minute groove costs a handful of syntheses. Both caches are bounded by bytes (:data:`NOTE_CACHE_MB`,
 :data:`DRUM_CACHE_MB`), not by a count of entries: a crash cymbal's hit is 30 times a side
 stick's, and every gunicorn worker keeps caches of its own.
 """
@@ -26,7 +26,11 @@ from .voice import render_note
 
 VELOCITY_BUCKETS = 8       # timbre (brightness) changes in steps of 1/8 velocity
 HOLD_QUANTUM_S = 0.005     # held lengths rounded to 5 ms for the note cache
-NOTE_CACHE_MB = 48         # rendered notes kept across renders (per process)
+# Rendered notes kept across renders (per process). Small on purpose: the feel varies every
+# note's held length and velocity, so a new request almost never plays a note an earlier one
+# did (measured: 0 hits in 6,733 lookups over 36 requests of random seeds, 42 in 7,373 at one
+# tempo); the repeats inside a render are kept by RenderNotes. It serves the same request again.
+NOTE_CACHE_MB = 8
 LONG_RENDER_CACHE_MB = 8   # ... while a long render is running (its output needs the room)
 LONG_RENDER_S = 60.0       # a render longer than this is long
 RENDER_NOTES_MB = 24       # rendered notes kept within one render for their later repeats
