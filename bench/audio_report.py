@@ -16,6 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import aimusic  # noqa: E402,F401  (first: it pins the numeric kernels before NumPy loads)
 import numpy as np  # noqa: E402
 import pyloudnorm  # noqa: E402
 

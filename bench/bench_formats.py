@@ -21,10 +21,11 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+import aimusic  # noqa: E402,F401  (first: it pins the numeric kernels before NumPy loads)
+import numpy as np  # noqa: E402
 
 from aimusic.audio_io import to_pcm16  # noqa: E402
 from aimusic.config import Settings  # noqa: E402

@@ -32,6 +32,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import aimusic  # noqa: E402,F401  (first: it pins the numeric kernels before NumPy loads)
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 

@@ -11,7 +11,10 @@ import argparse
 import sys
 from pathlib import Path
 
-import matplotlib
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+import aimusic  # noqa: E402,F401  (first: it pins the numeric kernels before NumPy loads)
+import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -19,9 +22,6 @@ import numpy as np  # noqa: E402
 import pyloudnorm  # noqa: E402
 import soundfile as sf  # noqa: E402
 from scipy import signal  # noqa: E402
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 from aimusic.config import Settings  # noqa: E402
 from aimusic.melodists import load_melodist  # noqa: E402

@@ -25,11 +25,12 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
-import soundfile as sf
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+import aimusic  # noqa: E402,F401  (first: it pins the numeric kernels before NumPy loads)
+import numpy as np  # noqa: E402
+import soundfile as sf  # noqa: E402
 
 from aimusic.analysis import click_positions, note_envelope_figures, partial_decays, spectral_shape  # noqa: E402
 from aimusic.config import DEFAULT_MODEL_PATH, SAMPLE_RATE  # noqa: E402

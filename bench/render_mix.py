@@ -17,9 +17,9 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import aimusic  # noqa: E402,F401  (first: it pins the numeric kernels before NumPy loads)
+import numpy as np  # noqa: E402
 
 from aimusic.compose.arrange import compose  # noqa: E402
 from aimusic.compose.markov import MarkovMelodist  # noqa: E402
