@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import MutableMapping
+from typing import Mapping, MutableMapping
 
 OPENBLAS_CORE = "Haswell"
 # NumPy 2.4's dispatch targets beyond AVX2 (``X86_V3``); naming one it lacks fails its import.
@@ -47,12 +47,14 @@ def kernel_settings(flags: frozenset[str]) -> dict[str, str]:
     return settings
 
 
-def pin_kernels(environ: MutableMapping[str, str] = os.environ, *, cpuinfo: Path = CPUINFO) -> bool:
+def pin_kernels(environ: MutableMapping[str, str] = os.environ, *, cpuinfo: Path = CPUINFO,
+                modules: Mapping[str, object] = sys.modules) -> bool:
     """Set :func:`kernel_settings` in ``environ`` (keeping any already set); False if NumPy is loaded.
 
     Child processes (server workers, job workers) inherit the settings with the environment.
+    ``modules`` is where a loaded NumPy would be found (the interpreter's own).
     """
-    if "numpy" in sys.modules:
+    if "numpy" in modules:
         return False
     for name, value in kernel_settings(cpu_flags(cpuinfo)).items():
         environ.setdefault(name, value)

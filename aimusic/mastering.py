@@ -67,8 +67,8 @@ def _envelope(y2: np.ndarray, c0: int, c1: int, floor: float, oversample: int) -
     return env
 
 
-def _chunks(n: int, step: int = PEAK_CHUNK):
-    return ((c0, min(c0 + step, n)) for c0 in range(0, n, step))
+def _chunks(n: int, step: int = PEAK_CHUNK) -> list[tuple[int, int]]:
+    return split_range(0, n, step)
 
 
 def peak_envelope(y: np.ndarray, *, floor: float, oversample: int = OVERSAMPLE) -> np.ndarray:
@@ -89,7 +89,7 @@ def true_peak_db(y: np.ndarray, *, oversample: int = OVERSAMPLE, helper: Executo
     The later chunks are scanned on ``helper`` when given.
     """
     y2 = y.reshape(y.shape[0], -1)
-    pieces = list(_chunks(y2.shape[0]))
+    pieces = _chunks(y2.shape[0])
     sample_peak = max(run_halves(helper, [lambda c0=c0, c1=c1: float(np.max(np.abs(y2[c0:c1])))
                                           for c0, c1 in pieces]), default=0.0)
     if sample_peak == 0.0:
@@ -257,7 +257,7 @@ def hop_power(y: np.ndarray, *, sr: int, chunk: int = 1 << 16, helper: Executor 
     hop = int(round(HOP_S * sr))
     n_hops = y2.shape[0] // hop
     sos = k_weighting(sr)
-    pieces = split_range(0, n_hops * hop, max(chunk // hop, 1) * hop)
+    pieces = _chunks(n_hops * hop, max(chunk // hop, 1) * hop)
 
     def one_channel(ch: int) -> np.ndarray:
         state = np.zeros((sos.shape[0], 2))

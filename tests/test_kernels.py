@@ -36,13 +36,11 @@ def test_a_setting_already_made_is_kept(tmp_path):
     info = tmp_path / "cpuinfo"
     info.write_text("flags\t: avx2 fma avx512f\n")
     env = {"OPENBLAS_CORETYPE": "SkylakeX"}
-    saved = sys.modules.pop("numpy")
-    try:
-        assert pin_kernels(env, cpuinfo=info)
-    finally:
-        sys.modules["numpy"] = saved
+    assert pin_kernels(env, cpuinfo=info, modules={})
     assert env == {"OPENBLAS_CORETYPE": "SkylakeX", "NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR"}
-    assert not pin_kernels({}, cpuinfo=info), "too late once NumPy is loaded"
+    late: dict[str, str] = {}
+    assert not pin_kernels(late, cpuinfo=info), "too late once NumPy is loaded"
+    assert late == {}
 
 
 def test_a_fresh_process_that_imports_the_package_runs_the_avx2_kernels():
