@@ -11,6 +11,7 @@ PROJECT_ROOT = PACKAGE_ROOT.parent
 DEFAULT_MODEL_PATH = PROJECT_ROOT / "models" / "melody.pt"
 
 SAMPLE_RATE = 44100
+MIN_TEMPO, MAX_TEMPO = 40, 240   # BPM a request may ask, for every style
 MAX_BODY_BYTES = 64 * 1024
 
 

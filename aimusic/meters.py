@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Mapping
 
+from .config import MIN_TEMPO
 from .styles import STYLES, StyleSpec
 
 
@@ -34,6 +35,9 @@ class MeterSpec:
     slow_below: int = 0                # at this tempo or slower, the slow grooves and patterns below
     slow_grooves: tuple[str, ...] | None = None
     slow_patterns: Mapping[str, str] = field(default_factory=dict)
+    slow_pulse_lean: tuple[float, float] = (0.0, 0.0)  # and the melody's eighths between pulses this
+    #                                    much softer: (at slow_below, at 40), in proportion between
+    pulse_lean: float = 0.0            # (set by meter_at_tempo, read by style_in_meter)
 
     @property
     def numerator(self) -> int:
@@ -54,8 +58,11 @@ _OTHER_METERS: dict[str, tuple[MeterSpec, ...]] = {
     "classical": (
         MeterSpec("3/4", 3, phrase_bars=8, default_tempo=108,
                   patterns=_M({"harmony": "waltz_chords", "bass": "bar_root"})),
+        # the slowest (58 dotted quarters or fewer) play the melody's eighths between the pulses
+        # softer: a piano's eighths, struck as hard as its pulses, are otherwise heard as the beat
         MeterSpec("6/8", 3, pulse=1.5, phrase_bars=8, default_tempo=66, swing=0.5,
-                  patterns=_M({"harmony": "arpeggio_compound", "bass": "pulse_roots"})),
+                  patterns=_M({"harmony": "arpeggio_compound", "bass": "pulse_roots"}),
+                  slow_below=58, slow_pulse_lean=(0.4, 0.7)),
     ),
     "jazz": (
         MeterSpec("3/4", 3, phrase_bars=16, default_tempo=150, grooves=("jazz_waltz", "jazz_waltz_kick"),
@@ -100,11 +107,19 @@ def find_meter(style: str, name: str | None) -> MeterSpec:
 
 
 def meter_at_tempo(meter: MeterSpec, tempo: int | None) -> MeterSpec:
-    """``meter`` with its slow grooves and patterns when ``tempo`` is at most its ``slow_below``."""
+    """``meter`` with its slow grooves, patterns and melody lean when ``tempo`` is at most its ``slow_below``.
+
+    The lean grows as the tempo falls: the slower the pulse, the further a beat tracker's (and a
+    listener's) ear is drawn to the eighths, until at 40 (120 eighths a minute) they are the
+    obvious beat unless the pulse stands well above them.
+    """
     if tempo is None or tempo > meter.slow_below:
         return meter
+    at_slow, at_40 = meter.slow_pulse_lean
+    depth = min(max((meter.slow_below - tempo) / max(meter.slow_below - MIN_TEMPO, 1), 0.0), 1.0)
     return replace(meter, grooves=meter.slow_grooves if meter.slow_grooves is not None else meter.grooves,
-                   patterns=_M({**meter.patterns, **meter.slow_patterns}))
+                   patterns=_M({**meter.patterns, **meter.slow_patterns}),
+                   pulse_lean=round(at_slow + (at_40 - at_slow) * depth, 6))
 
 
 def style_in_meter(style: StyleSpec, meter: MeterSpec) -> StyleSpec:
@@ -132,4 +147,5 @@ def style_in_meter(style: StyleSpec, meter: MeterSpec) -> StyleSpec:
                    intro_bars=meter.intro_bars if meter.intro_bars is not None else style.intro_bars,
                    default_tempo=meter.default_tempo or style.default_tempo,
                    grooves=meter.grooves if meter.grooves is not None else style.grooves,
-                   swing=meter.swing if meter.swing is not None else style.swing, parts=parts)
+                   swing=meter.swing if meter.swing is not None else style.swing, parts=parts,
+                   pulse_lean=meter.pulse_lean)

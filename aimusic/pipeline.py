@@ -15,7 +15,7 @@ from .compose.arrange import compose, melody_start
 from .compose.melody_context import Melodist
 from .compose.planner import SongPlan, plan_song
 from .compose.variation import Variation, vary_score
-from .config import SAMPLE_RATE
+from .config import MAX_TEMPO, MIN_TEMPO, SAMPLE_RATE
 from .loop import render_loop
 from .energy import style_at_energy
 from .instrument_choices import resolve_instruments
@@ -27,7 +27,6 @@ from .styles import STYLES, StyleSpec, get_style
 from .synth import amped_timbres, collect_tables
 
 MAX_SEED = 2**32 - 1
-MIN_TEMPO, MAX_TEMPO = 40, 240
 COMPOSED_SHARE = 0.05  # of a generation's time, what planning and composing take (measured: 2-6 %)
 RENDER_SHARE = 0.9  # streaming render and mix; mastering takes the rest
 

@@ -84,6 +84,7 @@ class StyleSpec:
     fixed_form: bool = False       # True: every section is one full statement of the progression
     meter: str = ""                # the time signature when it is not beats_per_bar/beat_unit (6/8: 3 beats)
     pulse: float = 1.0             # quarter beats per counted beat: 1.5 in 6/8 and 12/8 (aimusic.meters)
+    pulse_lean: float = 0.0        # a compound meter's melody notes between pulses this much softer (0..1)
 
     @property
     def time_signature(self) -> str:

@@ -13,6 +13,7 @@ from typing import Any, Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 from pydantic_core import PydanticCustomError
 
+from ..config import MAX_TEMPO, MIN_TEMPO
 from ..errors import ParameterError
 from ..pipeline import MAX_SEED
 from ..store import FILENAME_RE
@@ -22,7 +23,6 @@ from .controls import MusicalControls
 
 MIN_DURATION = 1.0
 DEFAULT_DURATION = 30.0
-MIN_TEMPO, MAX_TEMPO = 40, 240
 MIN_TEMPERATURE, MAX_TEMPERATURE = 0.1, 2.0
 MAX_KEY_LENGTH = 32
 MAX_STYLE_LENGTH = 32
