@@ -37,7 +37,9 @@ class MeterSpec:
     slow_patterns: Mapping[str, str] = field(default_factory=dict)
     slow_pulse_lean: tuple[float, float] = (0.0, 0.0)  # and the melody's eighths between pulses this
     #                                    much softer: (at slow_below, at 40), in proportion between
-    pulse_lean: float = 0.0            # (set by meter_at_tempo, read by style_in_meter)
+    slow_length_lean: float = 0.0      # and the melody model leans to longer notes by this (logits per octave)
+    pulse_lean: float = 0.0            # (these two set by meter_at_tempo, read by style_in_meter)
+    length_lean: float = 0.0
 
     @property
     def numerator(self) -> int:
@@ -69,13 +71,15 @@ _OTHER_METERS: dict[str, tuple[MeterSpec, ...]] = {
                   patterns=_M({"harmony": "comp_waltz"})),
     ),
     "blues": (
-        # the slowest (58 dotted quarters or fewer) keep their triplets in the band, not the drums: a
-        # beat tracker (and a listener) otherwise counts the eighths as the beat, three times too fast
+        # the slowest (62 dotted quarters or fewer) keep their triplets in the band, not the drums, and
+        # the lead sings in longer notes: a beat tracker (and a listener) otherwise counts the eighths
+        # as the beat, three times too fast
         MeterSpec("12/8", 6, pulse=1.5, phrase_bars=12, intro_bars=2, default_tempo=60, swing=0.5,
                   grooves=("slow_blues", "slow_blues_ride"),
                   patterns=_M({"harmony": "comp_compound", "bass": "compound_walk"}),
-                  slow_below=58, slow_grooves=("slow_blues_pulse",),
-                  slow_patterns=_M({"harmony": "comp_compound_slow", "bass": "compound_walk_slow"})),
+                  slow_below=62, slow_grooves=("slow_blues_pulse",),
+                  slow_patterns=_M({"harmony": "comp_compound_slow", "bass": "compound_walk_slow"}),
+                  slow_length_lean=2.0),
     ),
     "rock": (),
     "electronic": (),
@@ -107,7 +111,7 @@ def find_meter(style: str, name: str | None) -> MeterSpec:
 
 
 def meter_at_tempo(meter: MeterSpec, tempo: int | None) -> MeterSpec:
-    """``meter`` with its slow grooves, patterns and melody lean when ``tempo`` is at most its ``slow_below``.
+    """``meter`` with its slow grooves, patterns and melody leans when ``tempo`` is at most its ``slow_below``.
 
     The lean grows as the tempo falls: the slower the pulse, the further a beat tracker's (and a
     listener's) ear is drawn to the eighths, until at 40 (120 eighths a minute) they are the
@@ -119,7 +123,7 @@ def meter_at_tempo(meter: MeterSpec, tempo: int | None) -> MeterSpec:
     depth = min(max((meter.slow_below - tempo) / max(meter.slow_below - MIN_TEMPO, 1), 0.0), 1.0)
     return replace(meter, grooves=meter.slow_grooves if meter.slow_grooves is not None else meter.grooves,
                    patterns=_M({**meter.patterns, **meter.slow_patterns}),
-                   pulse_lean=round(at_slow + (at_40 - at_slow) * depth, 6))
+                   pulse_lean=round(at_slow + (at_40 - at_slow) * depth, 6), length_lean=meter.slow_length_lean)
 
 
 def style_in_meter(style: StyleSpec, meter: MeterSpec) -> StyleSpec:
@@ -148,4 +152,4 @@ def style_in_meter(style: StyleSpec, meter: MeterSpec) -> StyleSpec:
                    default_tempo=meter.default_tempo or style.default_tempo,
                    grooves=meter.grooves if meter.grooves is not None else style.grooves,
                    swing=meter.swing if meter.swing is not None else style.swing, parts=parts,
-                   pulse_lean=meter.pulse_lean)
+                   pulse_lean=meter.pulse_lean, length_lean=meter.length_lean)

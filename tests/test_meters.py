@@ -2,22 +2,25 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 
 import mido
 import numpy as np
 import pytest
 
 from aimusic.analysis import estimate_tempo
+from aimusic.compose.arrange import write_melody
 from aimusic.compose.blues import GRACE_BEATS
+from aimusic.compose.planner import plan_song
 from aimusic.compose.markov import MarkovMelodist
 from aimusic.config import DEFAULT_MODEL_PATH
 from aimusic.model.melodist import load_model_melodist
 from aimusic.encode import write_midi_file
 from aimusic.encode.score_json import score_document
-from aimusic.meters import STYLE_METERS, find_meter, meter_at_tempo, meter_names
+from aimusic.meters import STYLE_METERS, find_meter, meter_at_tempo, meter_names, style_in_meter
 from aimusic.model.events import METERS
 from aimusic.pipeline import GenerationRequest, generate
-from aimusic.styles import STYLE_NAMES
+from aimusic.styles import STYLE_NAMES, STYLES
 
 MARKOV = MarkovMelodist()
 MODEL = load_model_melodist(DEFAULT_MODEL_PATH)
@@ -88,12 +91,13 @@ def test_the_beat_tracker_hears_six_eight_in_dotted_quarters(tempo: int, seed: i
     assert heard == pytest.approx(tempo, rel=0.04), f"classical 6/8 at {tempo} heard as {heard:.1f}"
 
 
-@pytest.mark.parametrize("tempo, seed", [(44, 5), (50, 1), (56, 1), (56, 5), (60, 2), (64, 3), (66, 1), (72, 6),
-                                         (80, 5)])
+@pytest.mark.parametrize("tempo, seed", [(40, 4), (40, 5), (44, 4), (44, 5), (50, 1), (56, 1), (56, 5), (60, 2),
+                                         (60, 5), (62, 5), (64, 3), (66, 1), (72, 6), (80, 5)])
 def test_the_beat_tracker_hears_a_slow_blues_in_dotted_quarters(tempo: int, seed: int) -> None:
-    """At 58 or slower the drums keep to the pulses, the comping brushes the triplets and the bass
-    holds each pulse; without that, 50 and 56 (these seeds) were heard at three times their tempo,
-    and 44 (seed 5) with the bass's pickup eighths."""
+    """At 62 or slower the drums keep to the pulses, the comping brushes the triplets, the bass
+    holds each pulse and the lead sings in longer notes; without the first three, 50 and 56
+    (these seeds) were heard at three times their tempo, and without the longer notes 40, 44,
+    60 and 62 (these seeds), whose crunch lead, struck mostly between the pulses, set the beat."""
     track = generate(GenerationRequest(style="blues", duration=20.0, tempo=tempo, seed=seed, time_signature="12/8"),
                      MODEL)
     heard = estimate_tempo(track.audio, sr=track.sample_rate)
@@ -124,3 +128,19 @@ def test_a_slow_six_eight_leans_its_melody_on_the_pulses_the_more_the_slower() -
     on = [n.velocity for n in melody.notes if abs(n.start / 1.5 - round(n.start / 1.5)) < 0.07]
     off = [n.velocity for n in melody.notes if abs(n.start / 1.5 - round(n.start / 1.5)) > 0.2]
     assert on and off and np.median(off) < 0.6 * np.median(on)
+
+
+def test_a_very_slow_blues_lead_sings_in_longer_notes() -> None:
+    twelve_eight = find_meter("blues", "12/8")
+    assert [meter_at_tempo(twelve_eight, t).length_lean for t in (64, 62, 40)] == [0.0, 2.0, 2.0]
+    assert meter_at_tempo(find_meter("classical", "6/8"), 44).length_lean == 0.0
+
+    def lead_lengths(lean: float) -> list[float]:
+        style = style_in_meter(STYLES["blues"], replace(meter_at_tempo(twelve_eight, 50), length_lean=lean))
+        plan = plan_song(style, duration=40.0, tempo=50, key=None, seed=3, rng=np.random.default_rng(3))
+        lead = next(p for p in style.parts if p.role == "melody")
+        return [n.length for n in write_melody(plan, style, lead, MODEL, rng=np.random.default_rng(3),
+                                               temperature=1.0)]
+
+    leaned, plain = lead_lengths(2.0), lead_lengths(0.0)
+    assert np.median(leaned) > np.median(plain) and len(leaned) < len(plain)

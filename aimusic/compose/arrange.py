@@ -41,7 +41,7 @@ def _context(plan: SongPlan, style: StyleSpec, part: PartSpec, start: float, end
                          register=part.register, style_tag=m.model_tag, step=m.step,
                          density=clamp(m.density * plan.density, 0.1, 0.95),
                          rest_prob=m.rest_prob, long_note_prob=m.long_note_prob, final=final, meter=plan.meter,
-                         energy=plan.energy, primer=primer)
+                         energy=plan.energy, primer=primer, length_lean=style.length_lean)
 
 
 def melody_start(plan: SongPlan) -> float:

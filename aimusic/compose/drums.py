@@ -54,7 +54,7 @@ GROOVES: dict[str, dict[int, str]] = {
     # the kick on every pulse, the snare on pulses two and four: a tracker hears the dotted quarters.
     "slow_blues": {CLOSED_HAT: "xggxggxggxgg", SNARE: "...x.....x..", KICK: "x..x..x..x.g"},
     "slow_blues_ride": {RIDE: "xggxggxggxgg", SNARE: "...x.....x.g", KICK: "x..x.gx..x.."},
-    # ... at 58 or slower, where the eighths come as fast as a beat: hat and ride on the pulses only,
+    # ... at 62 or slower, where the eighths come as fast as a beat: hat and ride on the pulses only,
     # the kick on every pulse, the snare on two and four.
     "slow_blues_pulse": {CLOSED_HAT: "x..x..x..x..", RIDE: "x..x..x..x..", SNARE: "...x.....x..",
                          KICK: "x..x..x..x.."},

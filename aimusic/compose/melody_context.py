@@ -52,6 +52,7 @@ class MelodyContext:
     meter: str = ""           # the time signature when not beats_per_bar/beat_unit ("6/8": 3 beats)
     energy: float | None = None  # 0..1 when asked: how busy the line is (None: as the style writes it)
     primer: tuple[Note, ...] = ()  # a user's notes that open the span, kept exactly; the line continues them
+    length_lean: float = 0.0  # lean to longer notes, logits per octave of length (a very slow compound meter)
 
     @property
     def primer_end(self) -> float:

@@ -86,6 +86,7 @@ class ModelMelodist:
         if fold:
             allowed[:] = True
         busy = 0.0 if context.energy is None else ENERGY_LEAN * (context.energy - 0.5)
+        busy -= context.length_lean
         pulse = beat_ticks(context.time_signature)
         pulse = pulse if pulse != tpb else 0        # a compound meter's dotted quarter, in ticks
         uniforms = rng.random(2 * total + 2)      # enough for a pitch and a duration per tick
@@ -107,7 +108,7 @@ class ModelMelodist:
             p = nucleus_sample(logits, uniforms[k], temperature=temperature, top_p=self.top_p, allowed=mask,
                                keep=REST)
             d_logits = self.stepper.duration_logits(state, p)
-            if busy:   # an asked energy leans the line toward shorter (or longer) notes
+            if busy:   # an asked energy (or a very slow meter) leans the line toward shorter (or longer) notes
                 d_logits = d_logits - busy * _LOG_DUR
             fits = _DUR_TICKS <= total - t
             if pulse:
