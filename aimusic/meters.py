@@ -37,7 +37,8 @@ class MeterSpec:
     slow_patterns: Mapping[str, str] = field(default_factory=dict)
     slow_pulse_lean: tuple[float, float] = (0.0, 0.0)  # and the melody's eighths between pulses this
     #                                    much softer: (at slow_below, at 40), in proportion between
-    slow_length_lean: float = 0.0      # and the melody model leans to longer notes by this (logits per octave)
+    slow_length_lean: tuple[float, float] = (0.0, 0.0)   # and the melody model leans to longer notes,
+    #                                    in logits per octave of length (at slow_below, at 40, as above)
     pulse_lean: float = 0.0            # (these two set by meter_at_tempo, read by style_in_meter)
     length_lean: float = 0.0
 
@@ -79,7 +80,7 @@ _OTHER_METERS: dict[str, tuple[MeterSpec, ...]] = {
                   patterns=_M({"harmony": "comp_compound", "bass": "compound_walk"}),
                   slow_below=62, slow_grooves=("slow_blues_pulse",),
                   slow_patterns=_M({"harmony": "comp_compound_slow", "bass": "compound_walk_slow"}),
-                  slow_length_lean=2.0),
+                  slow_length_lean=(1.0, 2.0)),
     ),
     "rock": (),
     "electronic": (),
@@ -119,11 +120,15 @@ def meter_at_tempo(meter: MeterSpec, tempo: int | None) -> MeterSpec:
     """
     if tempo is None or tempo > meter.slow_below:
         return meter
-    at_slow, at_40 = meter.slow_pulse_lean
     depth = min(max((meter.slow_below - tempo) / max(meter.slow_below - MIN_TEMPO, 1), 0.0), 1.0)
+
+    def lean(at_slow_and_40: tuple[float, float]) -> float:
+        at_slow, at_40 = at_slow_and_40
+        return round(at_slow + (at_40 - at_slow) * depth, 6)
+
     return replace(meter, grooves=meter.slow_grooves if meter.slow_grooves is not None else meter.grooves,
                    patterns=_M({**meter.patterns, **meter.slow_patterns}),
-                   pulse_lean=round(at_slow + (at_40 - at_slow) * depth, 6), length_lean=meter.slow_length_lean)
+                   pulse_lean=lean(meter.slow_pulse_lean), length_lean=lean(meter.slow_length_lean))
 
 
 def style_in_meter(style: StyleSpec, meter: MeterSpec) -> StyleSpec:
