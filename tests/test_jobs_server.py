@@ -107,7 +107,10 @@ def test_a_batch_of_20_spreads_over_the_workers(cluster):
 
 def test_a_worker_killed_mid_job_is_replaced_and_nothing_is_recorded_twice(cluster):
     server = cluster.start(workers=2)
-    job = submit(server, [{"style": "classical", "duration": 6, "seed": i} for i in range(6)])
+    # the first request is short, the rest long: once it is done, the other runner is well into a
+    # long one and this one has started the next, so the kill finds renders in flight however fast
+    # the machine (two equal requests end together, and a kill between them finds none)
+    job = submit(server, [{"style": "classical", "duration": 2 if i == 0 else 30, "seed": i} for i in range(6)])
     deadline = time.monotonic() + 120
     while server.get(f"/api/jobs/{job['id']}").json()["progress"] <= 0.0:
         assert time.monotonic() < deadline
