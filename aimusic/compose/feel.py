@@ -37,6 +37,11 @@ def swing_position(beat: float, ratio: float) -> float:
     return float(whole + swung)
 
 
+def on_pulse(beat: float, pulse: float) -> bool:
+    """Whether ``beat`` (quarter beats from a bar line) falls on a pulse of ``pulse`` beats."""
+    return abs(beat / pulse - round(beat / pulse)) < 1e-6
+
+
 def accent(beat: float, beats_per_bar: int, pulse: float = 1.0) -> float:
     """Metric weight in (0, 1] of an onset at ``beat`` (absolute), by position in the bar.
 
@@ -47,8 +52,7 @@ def accent(beat: float, beats_per_bar: int, pulse: float = 1.0) -> float:
     if pulse != 1.0:
         if pos < 1e-6:
             return 1.0
-        on_pulse = abs(pos / pulse - round(pos / pulse)) < 1e-6
-        return 0.85 if on_pulse else 0.66
+        return 0.85 if on_pulse(pos, pulse) else 0.66
     eighth = int(round(pos * 2)) % (2 * beats_per_bar)
     if abs(pos * 2 - round(pos * 2)) > 1e-6:
         return 0.62  # sixteenths and finer
@@ -82,7 +86,7 @@ def apply_feel(notes: list[Note], *, swing: float, rng: np.random.Generator, jit
         velocity = note.velocity
         if accent_depth:
             velocity *= (1.0 - accent_depth) + accent_depth * accent(note.start, beats_per_bar, pulse)
-        if pulse_lean and pulse != 1.0 and abs(note.start / pulse - round(note.start / pulse)) > 1e-6:
+        if pulse_lean and pulse != 1.0 and not on_pulse(note.start, pulse):
             velocity *= 1.0 - pulse_lean
         out.append(Note(start, length, note.pitch, clamp(velocity, 0.05, 1.0)))
     return out
