@@ -5,7 +5,8 @@ score JSON of a few short renders per style, with the trained model and the Mark
 A change of the synthesizer's sound is a new version and renews the audio hashes it changes
 (rock's rhythm guitars: 20 string partials; the acoustic and jazz kits: modal shells, wires,
 metallic cymbals; the guitars' 4x12 cabinet falling from 3.5 kHz, the bass guitar, rock's mix;
-the strings' and synth pad's ensembles weighted to their middle copy);
+the strings' and synth pad's ensembles weighted to their middle copy; every note cut from one tone of
+its pitch and velocity, and the cymbals' partials summed in blocks);
 the MIDI and score JSON hashes of these requests stay, but where a style's own parts change
 (blues: a rhythm guitar comps instead of the piano, its lead and grooves, all three hashes).
 """
@@ -25,18 +26,18 @@ from aimusic.pipeline import GenerationRequest, generate
 
 # (melodist, style, duration, seed, tempo, key, loop, temperature): (audio, MIDI, score JSON) sha256[:16]
 BEFORE = {
-    ("model", "classical", 6.0, 11, None, None, False, 1.0): ("6a80fa8b3dc6df40", "21caffe36384caa1", "3bdaa82cca1e34a1"),
-    ("model", "jazz", 6.0, 12, 150, 'F major', False, 1.0): ("ce61970ec563ee46", "898b2c361ac04d8f", "1c457deffa2e624f"),
-    ("model", "rock", 5.0, 13, None, None, False, 0.8): ("c8b475cdf085fe96", "88e31c37dcece1b1", "1baa49b2278f5bd6"),
-    ("model", "blues", 8.0, 14, 70, None, False, 1.0): ("f2f7b2be00c3a42b", "36508bf80d679f57", "e02dbcc7164f3821"),
-    ("model", "electronic", 5.0, 15, None, None, True, 1.0): ("8e8f42464c5bab57", "545992491b1fe4d6", "49355d5dfdd68209"),
-    ("model", "ambient", 6.0, 16, None, 'C minor', False, 1.3): ("5cd7a4a5d16d4f96", "f7df4ea06d50ce29", "05760f611727cb05"),
-    ("markov", "classical", 6.0, 11, None, None, False, 1.0): ("2d79811367b36fff", "a0c564d220b33b0a", "2410f94a14c96816"),
-    ("markov", "jazz", 6.0, 12, 150, 'F major', False, 1.0): ("1a130680d262c8ac", "8f18ef582e239cbf", "72e800d80c13ee95"),
-    ("markov", "rock", 5.0, 13, None, None, False, 0.8): ("46a844c7ac53b774", "4f53513340ec32ba", "0653e613461cd4ba"),
-    ("markov", "blues", 8.0, 14, 70, None, False, 1.0): ("cb856bf66f06d127", "d370f3d4762822a3", "ff65391e088ec988"),
-    ("markov", "electronic", 5.0, 15, None, None, True, 1.0): ("8772ffeea0911f93", "59b1683284d8b0a6", "d2cb472c32e01f8a"),
-    ("markov", "ambient", 6.0, 16, None, 'C minor', False, 1.3): ("dbe6c38e4791aee0", "c369ed5c8406a015", "c36af3f69e70e1c0"),
+    ("model", "classical", 6.0, 11, None, None, False, 1.0): ("3d8e076d77f3205f", "21caffe36384caa1", "3bdaa82cca1e34a1"),
+    ("model", "jazz", 6.0, 12, 150, 'F major', False, 1.0): ("4b4ff771b2386654", "898b2c361ac04d8f", "1c457deffa2e624f"),
+    ("model", "rock", 5.0, 13, None, None, False, 0.8): ("e02b925a8ad93aa0", "88e31c37dcece1b1", "1baa49b2278f5bd6"),
+    ("model", "blues", 8.0, 14, 70, None, False, 1.0): ("80d0b05c5f5ca253", "36508bf80d679f57", "e02dbcc7164f3821"),
+    ("model", "electronic", 5.0, 15, None, None, True, 1.0): ("10193df5f2666ada", "545992491b1fe4d6", "49355d5dfdd68209"),
+    ("model", "ambient", 6.0, 16, None, 'C minor', False, 1.3): ("89c070c540263322", "f7df4ea06d50ce29", "05760f611727cb05"),
+    ("markov", "classical", 6.0, 11, None, None, False, 1.0): ("831f9840f5f90885", "a0c564d220b33b0a", "2410f94a14c96816"),
+    ("markov", "jazz", 6.0, 12, 150, 'F major', False, 1.0): ("8fe49b8435a4c26e", "8f18ef582e239cbf", "72e800d80c13ee95"),
+    ("markov", "rock", 5.0, 13, None, None, False, 0.8): ("1108751552618afd", "4f53513340ec32ba", "0653e613461cd4ba"),
+    ("markov", "blues", 8.0, 14, 70, None, False, 1.0): ("297d38a420ec9f9b", "d370f3d4762822a3", "ff65391e088ec988"),
+    ("markov", "electronic", 5.0, 15, None, None, True, 1.0): ("ba453f1b8c67afcb", "59b1683284d8b0a6", "d2cb472c32e01f8a"),
+    ("markov", "ambient", 6.0, 16, None, 'C minor', False, 1.3): ("9c7745443f681353", "c369ed5c8406a015", "c36af3f69e70e1c0"),
 }
 _MELODISTS: dict[str, object] = {}
 

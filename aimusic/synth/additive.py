@@ -21,6 +21,7 @@ from functools import lru_cache
 import numpy as np
 
 BLOCK = 128            # samples per block of the factorised sum
+SEGMENT = 32           # blocks per matrix product (4096 samples): every product has the same shape
 NYQUIST_MARGIN = 0.96  # keep partials below this share of Nyquist (room for vibrato/detune)
 SILENCE_LN = 9.2       # a partial decayed by exp(-9.2) (-80 dB) is no longer computed
 BASIS_CACHE_MB = 8     # per-block bases of partial sets kept per process (~1 KB a partial)
@@ -75,13 +76,15 @@ _BASES = ArrayLRU(BASIS_CACHE_MB << 20)
 
 
 def partial_basis(freqs: np.ndarray, decays: np.ndarray, *, sr: int) -> tuple[np.ndarray, ...]:
-    """(order, decay per sample, rad per sample, cos basis, sin basis) of a set of partials.
+    """(order, decay per sample, rad per sample, basis, steps) of a set of partials.
 
-    The partials sorted slowest-decaying first, and each one's first block of ``BLOCK``
-    samples (cos and sin times its decay, float32) that :func:`sum_partials` multiplies by
-    the amplitudes at the block starts. They depend on the frequencies and decays alone, not
-    on the note's length or phases, so they are kept (read-only) by content: a note played
-    at several lengths, or again in a later track, is summed on the same bases.
+    The partials sorted slowest-decaying first; each one's first block of ``BLOCK`` samples,
+    sin and cos times its decay (float32, ``(2 P, BLOCK)``: the two rows of each partial in
+    turn), that :func:`sum_partials` weights by the amplitude and phase at each block start;
+    and ``steps`` (complex64, ``(SEGMENT, P)``), each partial's decay and turn from a
+    segment's first block to each of its blocks. They depend on the frequencies and decays
+    alone, not on the note's length or phases, so they are kept (read-only) by content: a
+    note played again, or in a later track, is summed on the same bases.
     """
     freqs = np.asarray(freqs, dtype=np.float64)
     decays = np.asarray(decays, dtype=np.float64)
@@ -96,9 +99,12 @@ def partial_basis(freqs: np.ndarray, decays: np.ndarray, *, sr: int) -> tuple[np
     j = np.arange(BLOCK, dtype=np.float64)
     wj = np.outer(w, j)
     fall_in = np.exp(-np.outer(d, j))                                      # (P, B)
-    basis_c = (np.cos(wj) * fall_in).astype(np.float32)
-    basis_s = (np.sin(wj) * fall_in).astype(np.float32)
-    found = (order, d, w, basis_c, basis_s)
+    basis = np.empty((w.size, 2, BLOCK), dtype=np.float32)   # the rows weighted by cos, then sin
+    basis[:, 0] = np.sin(wj) * fall_in
+    basis[:, 1] = np.cos(wj) * fall_in
+    b = np.arange(SEGMENT, dtype=np.float64)[:, None] * BLOCK
+    steps = (np.exp(-b * d[None, :]) * np.exp(1j * (b * w[None, :]))).astype(np.complex64)
+    found = (order, d, w, basis.reshape(2 * w.size, BLOCK), steps)
     for v in found:
         v.setflags(write=False)
     _BASES.put(key, found)
@@ -132,9 +138,20 @@ def one_turn(x: np.ndarray) -> np.ndarray:
     return x
 
 
+def padded_blocks(n: int) -> int:
+    """Blocks :func:`sum_partials` computes for ``n`` samples: whole segments of :data:`SEGMENT` blocks."""
+    return -(-max(n, 0) // (SEGMENT * BLOCK)) * SEGMENT
+
+
 def sum_partials(freqs: np.ndarray, amps: np.ndarray, decays: np.ndarray, phases: np.ndarray, *,
                  sr: int, n: int, block_gain: np.ndarray | None = None) -> np.ndarray:
     """Sum of ``amps * exp(-decays t) * sin(2 pi freqs t + phases)`` over ``n`` samples.
+
+    Computed in whole segments of :data:`SEGMENT` blocks, each one matrix product of the same
+    shape, so every sample is the same whatever ``n``: the sum for ``n`` samples is the start
+    of the sum for any longer ``n`` to the bit (one rendered note serves every held length,
+    :func:`aimusic.synth.voice.note_core`). A matrix product's rounding depends on its number of
+    rows, so a product over ``n``'s own blocks would not give that.
 
     Parameters
     ----------
@@ -145,8 +162,9 @@ def sum_partials(freqs: np.ndarray, amps: np.ndarray, decays: np.ndarray, phases
     n : int
         Number of samples to render.
     block_gain : (P, K) array, optional
-        Extra per-partial gain at each block start (K = ceil(n / BLOCK)), e.g. a filter
-        envelope; held over a block of 2.9 ms, far shorter than any envelope we use.
+        Extra per-partial gain at each block start (at least K = :func:`padded_blocks` ``(n)``
+        columns), e.g. a filter envelope; held over a block of 2.9 ms, far shorter than any
+        envelope we use.
 
     Returns
     -------
@@ -155,34 +173,31 @@ def sum_partials(freqs: np.ndarray, amps: np.ndarray, decays: np.ndarray, phases
     """
     if n <= 0 or freqs.size == 0:
         return np.zeros(max(n, 0), dtype=np.float32)
-    k_blocks = -(-n // BLOCK)
-    order, d, w, basis_c, basis_s = partial_basis(freqs, decays, sr=sr)
-    kb = np.arange(k_blocks, dtype=np.float64) * BLOCK
-    # phase at each block start, reduced to one turn in float64, then sin/cos in float32
-    phase_k = one_turn(np.outer(w, kb) + np.asarray(phases, dtype=np.float64)[order, None]).astype(np.float32)
-    amp_k = np.multiply.outer(d, kb).astype(np.float32)
-    np.negative(amp_k, out=amp_k)
-    np.exp(amp_k, out=amp_k)
-    amp_k *= np.asarray(amps, dtype=np.float32)[order, None]
-    if block_gain is not None:
-        amp_k *= np.asarray(block_gain, dtype=np.float32)[order]
-    sin_k = np.sin(phase_k)
-    sin_k *= amp_k
-    cos_k = np.cos(phase_k, out=phase_k)
-    cos_k *= amp_k
-    sin_k, cos_k = sin_k.T, cos_k.T                                        # (K, P)
-    # fast-decaying partials are silent long before the note ends: skip them there
-    life = np.minimum(k_blocks, np.ceil(SILENCE_LN / np.maximum(d * BLOCK, 1e-12))).astype(np.int64)
+    k_blocks = padded_blocks(n)
+    order, d, w, basis, steps = partial_basis(freqs, decays, sr=sr)
     p_all = w.size
-    y = np.empty((k_blocks, BLOCK), dtype=np.float32)   # every block is written below
+    # amplitude and phase at each segment's first block (the phase reduced to one turn in
+    # float64), times each partial's steps to the blocks within it: (K, P) complex64, whose
+    # real and imaginary parts, side by side, weight the partial's two basis rows
+    ka = np.arange(k_blocks // SEGMENT, dtype=np.float64) * (SEGMENT * BLOCK)
+    turn = one_turn(np.outer(ka, w) + np.asarray(phases, dtype=np.float64)[order][None, :])
+    start = np.exp(-np.outer(ka, d)) * np.asarray(amps, dtype=np.float64)[order][None, :]
+    at_start = np.empty(turn.shape, dtype=np.complex64)
+    at_start.real = start * np.cos(turn)
+    at_start.imag = start * np.sin(turn)
+    weights = (at_start[:, None, :] * steps[None, :, :]).reshape(k_blocks, p_all)
+    coef = weights.view(np.float32)                                        # (K, 2 P)
+    if block_gain is not None:
+        gain = np.asarray(block_gain, dtype=np.float32)[order, :k_blocks].T
+        coef.reshape(k_blocks, p_all, 2)[...] *= gain[:, :, None]
+    # fast-decaying partials are silent long before the note ends: a segment leaves out those
+    # already silent where it starts (by the segment's start alone: the same for every n)
+    life = np.ceil(SILENCE_LN / np.maximum(d * BLOCK, 1e-12))
     counts = [c for c in dict.fromkeys((p_all, p_all // 2, p_all // 4)) if c > 0]
-    k0 = 0
-    for i, c in enumerate(counts):
-        k1 = int(life[counts[i + 1]]) if i + 1 < len(counts) else k_blocks
-        k1 = max(k1, k0)
-        if k1 > k0:
-            y[k0:k1] = sin_k[k0:k1, :c] @ basis_c[:c] + cos_k[k0:k1, :c] @ basis_s[:c]
-        k0 = k1
+    y = np.empty((k_blocks, BLOCK), dtype=np.float32)
+    for k0 in range(0, k_blocks, SEGMENT):
+        c = min((c for c in counts if c == p_all or life[c] <= k0), default=p_all)
+        np.matmul(coef[k0:k0 + SEGMENT, :2 * c], basis[:2 * c], out=y[k0:k0 + SEGMENT])
     return y.reshape(-1)[:n]
 
 
@@ -259,17 +274,29 @@ def _release_curve(sr: int, release: float, m: int) -> np.ndarray:
     return curve
 
 
+def warp_margin(*, sr: int, rate: float, depth_cents: float) -> int:
+    """Samples past its end that :func:`time_warp` reads of its input: the largest excursion and two."""
+    if depth_cents <= 0.0 or rate <= 0.0:
+        return 0
+    ratio = 2.0 ** (depth_cents / 1200.0) - 1.0
+    return int(np.ceil(ratio / (2.0 * np.pi * rate) * sr)) + 2
+
+
 def time_warp(y: np.ndarray, *, sr: int, rate: float, depth_cents: float, delay: float = 0.0,
-              phase: float = 0.0) -> np.ndarray:
+              phase: float = 0.0, n: int | None = None) -> np.ndarray:
     """Frequency-modulate ``y`` by reading it at a sinusoidally wobbling position (vibrato).
 
     Reading ``y(t + D sin(2 pi f t))`` scales every partial's instantaneous frequency by the
     same factor, which is what vibrato does; the depth ramps in after ``delay`` seconds like
     a player's. Linear interpolation is enough at these tiny deviations (< 1 sample step).
+    The first ``n`` samples are returned (all of ``y`` when None, read as silent past its end);
+    given :func:`warp_margin` more samples of ``y`` than ``n``, each output sample depends on
+    ``y`` alone, not on where it ends, so a longer ``y`` gives the same start to the bit.
     """
-    n = y.shape[0]
+    m = y.shape[0]
+    n = m if n is None else n
     if depth_cents <= 0.0 or rate <= 0.0 or n < 2:
-        return y
+        return y[:n]
     t = np.arange(n, dtype=np.float32) / np.float32(sr)
     ratio = 2.0 ** (depth_cents / 1200.0) - 1.0
     amount = np.float32(ratio / (2.0 * np.pi * rate) * sr)        # samples of excursion
@@ -280,6 +307,6 @@ def time_warp(y: np.ndarray, *, sr: int, rate: float, depth_cents: float, delay:
     whole = np.floor(offset)
     frac = offset - whole
     idx = np.arange(n) + whole.astype(np.int64)
-    padded = np.concatenate([y, np.zeros(2 + int(np.ceil(abs(amount))), dtype=y.dtype)])
-    idx = np.clip(idx, 0, n)
+    padded = np.concatenate([y, np.zeros(max(n - m, 0) + 2 + int(np.ceil(abs(amount))), dtype=y.dtype)])
+    np.clip(idx, 0, padded.shape[0] - 2, out=idx)
     return (padded[idx] * (1.0 - frac) + padded[idx + 1] * frac).astype(np.float32)

@@ -1,7 +1,9 @@
 """Rendered notes and drum hits, each synthesized once and kept per process.
 
-A note that repeats within a render (same instrument, pitch, velocity bucket and held length)
-is rendered once and added again (:class:`RenderNotes`, behind it a small per-process cache),
+Every note of one instrument, pitch, velocity bucket (and palm mute) is cut from one tone
+(:func:`~aimusic.synth.voice.note_core`), rendered for the longest of them, whatever their held
+lengths: each note is that tone's start under its own envelope (:class:`RenderNotes`, behind
+it a small per-process cache of tones),
 and a drum hit is keyed by piece, velocity layer and one of a few round-robin variants, so a
 four-minute groove costs a handful of syntheses. Both caches are bounded by bytes (:data:`NOTE_CACHE_MB`,
 :data:`DRUM_CACHE_MB`), not by a count of entries: a crash cymbal's hit is 30 times a side
@@ -21,10 +23,11 @@ from ..errors import ParameterError
 from ..score import Score, TempoMap, Track
 from ..theory import parse_key
 from .drums import get_kit, render_hit
-from .instruments import Timbre
-from .voice import render_note
+from .instruments import Timbre, get_timbre
+from .voice import clipped_hold, finish_note, is_muted, note_core, rendered_length
 
 VELOCITY_BUCKETS = 8       # timbre (brightness) changes in steps of 1/8 velocity
+TONE_VARIANTS = 2          # round robin: successive notes of a pitch and velocity alternate between tones
 HOLD_QUANTUM_S = 0.005     # held lengths rounded to 5 ms for the note cache
 # Rendered notes kept across renders (per process). Small on purpose: the feel varies every
 # note's held length and velocity, so a new request almost never plays a note an earlier one
@@ -33,16 +36,27 @@ HOLD_QUANTUM_S = 0.005     # held lengths rounded to 5 ms for the note cache
 NOTE_CACHE_MB = 8
 LONG_RENDER_CACHE_MB = 8   # ... while a long render is running (its output needs the room)
 LONG_RENDER_S = 60.0       # a render longer than this is long
-RENDER_NOTES_MB = 24       # rendered notes kept within one render for their later repeats
+RENDER_NOTES_MB = 48       # note tones kept within one render for their later notes
 DRUM_CACHE_MB = 32         # drum hits kept across renders (per process); one render plays 3-6 MB of them
 
 
-class NoteCache:
-    """Rendered notes by (instrument, pitch, velocity bucket, held length, rate), LRU by bytes.
+Kept = np.ndarray | tuple   # an array, or a tuple of arrays (or None)
 
-    A note is a pure function of its key, so keeping it across renders changes no output,
-    only the time: a worker that has played a style before has most of its notes already.
-    Thread-safe; arrays are stored read-only. :data:`DRUM_CACHE` is one too, of drum hits.
+
+def kept_bytes(value: Kept) -> int:
+    """Bytes of an array, or of the arrays of a tuple (None counts nothing)."""
+    if isinstance(value, tuple):
+        return sum(v.nbytes for v in value if v is not None)
+    return value.nbytes
+
+
+class NoteCache:
+    """Note tones by :func:`tone_key` (instrument, pitch, velocity bucket, mute, rate), LRU by bytes.
+
+    A tone is a pure function of its key (and a longer one starts as a shorter one), so keeping
+    it across renders changes no output, only the time: a worker that has played a style
+    before has most of its tones already. Thread-safe; arrays are stored read-only.
+    :data:`DRUM_CACHE` is one too, of drum hits.
     """
 
     def __init__(self, max_bytes: int, long_max_bytes: int | None = None) -> None:
@@ -50,34 +64,45 @@ class NoteCache:
         self.long_max_bytes = max_bytes if long_max_bytes is None else long_max_bytes
         self._long = 0
         self.bytes = 0
-        self._items: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self._items: OrderedDict[tuple, Kept] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple) -> np.ndarray | None:
-        """The cached note, or None; a hit becomes the most recently used."""
+    def get(self, key: tuple) -> Kept | None:
+        """The cached value, or None; a hit becomes the most recently used."""
         with self._lock:
             y = self._items.get(key)
             if y is not None:
                 self._items.move_to_end(key)
             return y
 
-    def put(self, key: tuple, y: np.ndarray) -> None:
-        """Keep ``y``, evicting the least recently used notes beyond the budget."""
-        if y.nbytes > self.max_bytes:
+    def put(self, key: tuple, y: Kept) -> None:
+        """Keep ``y`` (read-only from now), evicting the least recently used beyond the budget.
+
+        A value kept already for ``key`` stays, unless ``y`` is larger (a longer tone of the
+        same note, whose start is the same): then ``y`` replaces it.
+        """
+        size = kept_bytes(y)
+        if size > self.max_bytes:
             return
-        y.setflags(write=False)
+        for v in (y if isinstance(y, tuple) else (y,)):
+            if v is not None:
+                v.setflags(write=False)
         with self._lock:
-            if key in self._items:
-                return
+            old = self._items.pop(key, None)
+            if old is not None:
+                if kept_bytes(old) >= size:
+                    self._items[key] = old
+                    return
+                self.bytes -= kept_bytes(old)
             self._items[key] = y
-            self.bytes += y.nbytes
+            self.bytes += size
             self._evict()
 
     def _evict(self) -> None:
         limit = min(self.max_bytes, self.long_max_bytes) if self._long else self.max_bytes
         while self.bytes > limit:
             _, old = self._items.popitem(last=False)
-            self.bytes -= old.nbytes
+            self.bytes -= kept_bytes(old)
 
     @contextmanager
     def making_room(self, long: bool) -> Iterator[None]:
@@ -126,11 +151,16 @@ def onsets(track: Track, tempo: TempoMap, sr: int) -> tuple[np.ndarray, np.ndarr
     return s, np.maximum(e - s, 1)
 
 
-def note_key(instrument: str, pitch: int, velocity: float, hold: int, *, sr: int) -> tuple:
-    """Cache key of a pitched note: velocity in buckets, held length in 5 ms steps."""
+def note_key(instrument: str, pitch: int, velocity: float, hold: int, *, sr: int, variant: int = 0) -> tuple:
+    """Key of a pitched note: velocity in buckets, held length in 5 ms steps, and its tone's variant.
+
+    (instrument, pitch, velocity bucket, hold steps, rate, variant): ``variant`` (0 to
+    :data:`TONE_VARIANTS` - 1) picks one of a few tones of the same pitch and velocity, as a
+    sampler's round robin does, so repeated notes are not copies of each other.
+    """
     quantum = max(int(HOLD_QUANTUM_S * sr), 1)
     bucket = max(1, round(velocity * VELOCITY_BUCKETS))
-    return (instrument, pitch, bucket, max(1, int(round(hold / quantum))), sr)
+    return (instrument, pitch, bucket, max(1, int(round(hold / quantum))), sr, variant % TONE_VARIANTS)
 
 
 def key_velocity_hold(key: tuple) -> tuple[float, int]:
@@ -139,51 +169,94 @@ def key_velocity_hold(key: tuple) -> tuple[float, int]:
     return key[2] / VELOCITY_BUCKETS, key[3] * quantum
 
 
+def tone_key(key: tuple, timbre: Timbre) -> tuple:
+    """The tone a pitched note key is cut from: (instrument, pitch, velocity bucket, palm mute, rate, variant)."""
+    hold = clipped_hold(timbre, key_velocity_hold(key)[1], sr=key[4])
+    return (key[0], key[1], key[2], is_muted(timbre, hold, sr=key[4]), key[4], key[5] if len(key) > 5 else 0)
+
+
+def note_length(key: tuple, timbre: Timbre) -> int:
+    """Samples of the note for ``key``, release included (:func:`~aimusic.synth.voice.rendered_length`)."""
+    return rendered_length(timbre, key[1], key_velocity_hold(key)[1], sr=key[4])
+
+
+def note_tone(tkey: tuple, timbre: Timbre, n: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """The tone and transient for :func:`tone_key` ``tkey``, at least ``n`` samples long.
+
+    From :data:`NOTE_CACHE` if it keeps one that long, else synthesized (the same start as a
+    shorter one, to the bit) and kept. Its generator is seeded by the key alone, never the length.
+    """
+    found = NOTE_CACHE.get(tkey)
+    if found is not None and found[0].shape[0] >= n:
+        return found   # type: ignore[return-value]
+    rng = np.random.default_rng(note_seed(*tkey[:4], tkey[5]))
+    made = note_core(timbre, tkey[1], tkey[2] / VELOCITY_BUCKETS, n, sr=tkey[4], rng=rng, muted=tkey[3])
+    NOTE_CACHE.put(tkey, made)
+    return made
+
+
 def pitched_note(key: tuple, timbre: Timbre) -> np.ndarray:
-    """The rendered note for ``key`` (from :data:`NOTE_CACHE`, or synthesized and kept)."""
-    y = NOTE_CACHE.get(key)
-    if y is None:
-        velocity, hold = key_velocity_hold(key)
-        rng = np.random.default_rng(note_seed(*key[:4]))
-        y = render_note(timbre, key[1], velocity, hold, sr=key[4], rng=rng)
-        NOTE_CACHE.put(key, y)
-    return y
+    """The rendered note for ``key``: its tone (:func:`note_tone`) under its own envelope."""
+    n = note_length(key, timbre)
+    tone, burst = note_tone(tone_key(key, timbre), timbre, n)
+    hold = clipped_hold(timbre, key_velocity_hold(key)[1], sr=key[4])
+    return finish_note(tone, burst, timbre, hold, n, sr=key[4])
 
 
 class RenderNotes:
-    """The pitched notes of one render, each kept only while a later note of it repeats it.
+    """The pitched notes of one render, each finished from a tone kept while a later note needs it.
 
-    The whole note list is known before the first chunk, so this store does what an LRU
-    cannot: over budget it drops the note whose next use is furthest ahead (Belady's rule),
-    and a note with no later use is let go at once. Behind it, :data:`NOTE_CACHE` keeps
-    notes across renders. Either way a note's samples are the same, only the time differs.
+    The whole note list is known before the first chunk, so the tone of every pitch and
+    velocity is rendered once at the longest length any of its notes needs (:func:`note_tone`),
+    and kept only while a later note is cut from it: over budget this store drops the tone
+    whose next use is furthest ahead (Belady's rule), one with no later use is let go at once.
+    Behind it, :data:`NOTE_CACHE` keeps tones across renders. Either way a note's samples
+    are the same, only the time differs.
     """
 
     def __init__(self, uses: dict[tuple, list[int]], *, max_bytes: int = RENDER_NOTES_MB << 20) -> None:
-        self.uses = {k: sorted(v) for k, v in uses.items()}
+        self.tone_of: dict[tuple, tuple] = {}
+        self.longest: dict[tuple, int] = {}
+        tone_uses: dict[tuple, list[int]] = {}
+        for key, starts in uses.items():
+            timbre = get_timbre(key[0])
+            tkey = self.tone_of[key] = tone_key(key, timbre)
+            tone_uses.setdefault(tkey, []).extend(starts)
+            self.longest[tkey] = max(self.longest.get(tkey, 0), note_length(key, timbre))
+        self.uses = {k: sorted(v) for k, v in tone_uses.items()}
         self.max_bytes = max_bytes
         self.bytes = 0
         self._count: dict[tuple, int] = {}
-        self._kept: dict[tuple, tuple[int, np.ndarray]] = {}
+        self._kept: dict[tuple, tuple[int, tuple]] = {}
 
-    def get(self, key: tuple, timbre: Timbre) -> np.ndarray:
-        """The note for ``key``; call once per use, in the order of :attr:`uses`."""
-        k = self._count.get(key, 0)
-        self._count[key] = k + 1
-        kept = self._kept.pop(key, None)
+    def tone(self, key: tuple, timbre: Timbre) -> tuple[np.ndarray, np.ndarray | None]:
+        """The tone the note ``key`` is cut from; call once per use, in the order of :attr:`uses`."""
+        tkey = self.tone_of.get(key)
+        if tkey is None:   # a note nobody announced: made alone
+            return note_tone(tone_key(key, timbre), timbre, note_length(key, timbre))
+        k = self._count.get(tkey, 0)
+        self._count[tkey] = k + 1
+        kept = self._kept.pop(tkey, None)
         if kept is not None:
-            self.bytes -= kept[1].nbytes
-            y = kept[1]
+            self.bytes -= kept_bytes(kept[1])
+            made = kept[1]
         else:
-            y = pitched_note(key, timbre)
-        later = self.uses.get(key, ())
+            made = note_tone(tkey, timbre, self.longest[tkey])
+        later = self.uses.get(tkey, ())
         if k + 1 < len(later):
-            self._kept[key] = (later[k + 1], y)
-            self.bytes += y.nbytes
+            self._kept[tkey] = (later[k + 1], made)
+            self.bytes += kept_bytes(made)
             while self.bytes > self.max_bytes:
                 furthest = max(self._kept, key=lambda q: self._kept[q][0])
-                self.bytes -= self._kept.pop(furthest)[1].nbytes
-        return y
+                self.bytes -= kept_bytes(self._kept.pop(furthest)[1])
+        return made   # type: ignore[return-value]
+
+    def get(self, key: tuple, timbre: Timbre) -> np.ndarray:
+        """The finished note for ``key`` (a new array); call once per use, in onset order."""
+        tone, burst = self.tone(key, timbre)
+        n = note_length(key, timbre)
+        hold = clipped_hold(timbre, key_velocity_hold(key)[1], sr=key[4])
+        return finish_note(tone, burst, timbre, hold, n, sr=key[4])
 
 
 def drum_hit(kit: str, pitch: int, layer: int, variant: int, *, sr: int, tune: int = 0) -> np.ndarray:

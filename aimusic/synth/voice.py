@@ -7,7 +7,8 @@ import numpy as np
 from .. import dsp
 
 from . import tables
-from .additive import BLOCK, ArrayLRU, adsr, audible_partials, raised_cosine, sum_partials, time_warp
+from .additive import (BLOCK, ArrayLRU, adsr, audible_partials, padded_blocks, raised_cosine, sum_partials,
+                       time_warp, warp_margin)
 from .guitar import string_comb
 from .instruments import TIMBRES, Timbre
 
@@ -231,22 +232,75 @@ def note_samples(timbre: Timbre, pitch: int, hold: int, *, sr: int) -> int:
     return max(min(n, int(timbre.max_seconds * sr)), int(0.01 * sr))
 
 
+def clipped_hold(timbre: Timbre, hold: int, *, sr: int) -> int:
+    """The held samples a note plays: an over-long one is released in time to ring out within max_seconds."""
+    return min(hold, max(int(timbre.max_seconds * sr) - int(timbre.release * sr), 1))
+
+
 def rendered_length(timbre: Timbre, pitch: int, hold: int, *, sr: int) -> int:
     """Samples of the array :func:`render_note` returns for a note held ``hold`` samples."""
-    release = int(timbre.release * sr)
-    hold = min(hold, max(int(timbre.max_seconds * sr) - release, 1))  # over-long: release in time
-    return note_samples(timbre, pitch, hold, sr=sr)
+    return note_samples(timbre, pitch, clipped_hold(timbre, hold, sr=sr), sr=sr)
 
 
-def _burst(n: int, *, sr: int, band: tuple[float, float], tau: float, rng: np.random.Generator) -> np.ndarray:
-    """A short band-passed noise burst with a 1 ms raised-cosine onset (hammer, pick, click)."""
-    m = min(n, int(8 * tau * sr) + 1)
-    out = np.zeros(n, dtype=np.float32)
+TRANSIENT_TAU_S = 0.004   # the hammer, pick or click of a note dies with this time constant
+END_FADE_S = 0.004        # every note ends on a raised-cosine fade this long, to exactly zero
+
+
+def _burst(*, sr: int, band: tuple[float, float], tau: float, rng: np.random.Generator) -> np.ndarray:
+    """A short band-passed noise burst with a 1 ms raised-cosine onset (hammer, pick, click), whole."""
+    m = int(8 * tau * sr) + 1
     env = np.exp(-np.arange(m) / (tau * sr)).astype(np.float32)
     k = min(int(0.001 * sr), m)
     env[:k] *= raised_cosine(k)
-    out[:m] = band_noise(m, band, sr=sr, rng=rng) * env
-    return out
+    return band_noise(m, band, sr=sr, rng=rng) * env
+
+
+def note_core(timbre: Timbre, pitch: int, velocity: float, n: int, *, sr: int, rng: np.random.Generator,
+              muted: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+    """What every held length of a note shares: (tone, transient) before the envelope.
+
+    The tone is ``n`` samples of the partials (filter envelope included), the noise and the
+    vibrato; the transient is the hammer or pick burst at its velocity (None without one).
+    Each sample is the same whatever ``n`` (:func:`~aimusic.synth.additive.sum_partials` works
+    in fixed segments, the vibrato reads :func:`~aimusic.synth.additive.warp_margin` samples
+    ahead, the noise is read from a table), so the tone rendered for the longest note of a
+    pitch and velocity serves every shorter one: :func:`finish_note` cuts it and puts the
+    envelope on. ``rng`` gives the phases and noise; it is drawn the same whatever ``n``.
+    """
+    freqs, amps, decays, phases, ratios = partial_table(timbre, pitch, velocity, sr=sr, rng=rng, muted=muted)
+    rate, cents, delay = timbre.vibrato
+    m = n + warp_margin(sr=sr, rate=rate, depth_cents=cents)
+    gain = None
+    if timbre.fenv[0] or timbre.fenv[1]:  # low-pass whose cutoff glides from start*f0 to end*f0
+        gain = filter_gain(timbre, pitch, velocity, sr, muted, padded_blocks(m))
+    y = sum_partials(freqs, amps, decays, phases, sr=sr, n=m, block_gain=gain)
+    if timbre.noise:
+        y += np.float32(timbre.noise * (0.5 + velocity)) * band_noise(m, timbre.noise_band, sr=sr, rng=rng)
+    if cents:
+        y = time_warp(y, sr=sr, rate=rate, depth_cents=cents, delay=delay, phase=rng.uniform(0, 2 * np.pi), n=n)
+    burst = None
+    if timbre.transient:
+        burst = np.float32(timbre.transient * velocity) * _burst(sr=sr, band=timbre.transient_band,
+                                                                 tau=TRANSIENT_TAU_S, rng=rng)
+    return y[:n], burst
+
+
+def finish_note(tone: np.ndarray, burst: np.ndarray | None, timbre: Timbre, hold: int, n: int, *,
+                sr: int) -> np.ndarray:
+    """The first ``n`` samples of a :func:`note_core` under the envelope of a key held ``hold`` samples.
+
+    A new float32 array: the tone times the ADSR, plus the transient, ending on a short fade
+    to exactly zero (``hold`` as :func:`render_note` limits it, ``n`` from :func:`rendered_length`).
+    """
+    env = adsr(n, sr=sr, hold=hold, attack=timbre.attack, decay=timbre.env_decay, sustain=timbre.sustain,
+               release=timbre.release)
+    y = np.multiply(tone[:n], env, out=env)
+    if burst is not None:
+        k = min(n, burst.shape[0])
+        y[:k] += burst[:k]
+        f = min(int(END_FADE_S * sr), n)
+        y[n - f:] *= raised_cosine(f)[::-1]
+    return y
 
 
 def render_note(timbre: Timbre, pitch: int, velocity: float, hold: int, *, sr: int,
@@ -266,30 +320,14 @@ def render_note(timbre: Timbre, pitch: int, velocity: float, hold: int, *, sr: i
     sr : int
         Sample rate.
     rng : numpy.random.Generator
-        Source of the partial phases and noise.
+        Source of the partial phases and noise (drawn as by :func:`note_core`).
 
     Returns
     -------
     numpy.ndarray
         float32 note, starting and ending at zero.
     """
-    release = int(timbre.release * sr)
-    hold = min(hold, max(int(timbre.max_seconds * sr) - release, 1))  # over-long: release in time
+    hold = clipped_hold(timbre, hold, sr=sr)
     n = note_samples(timbre, pitch, hold, sr=sr)
-    freqs, amps, decays, phases, ratios = partial_table(timbre, pitch, velocity, sr=sr, rng=rng,
-                                                        muted=is_muted(timbre, hold, sr=sr))
-    gain = None
-    if timbre.fenv[0] or timbre.fenv[1]:  # low-pass whose cutoff glides from start*f0 to end*f0
-        gain = filter_gain(timbre, pitch, velocity, sr, is_muted(timbre, hold, sr=sr), -(-n // BLOCK))
-    y = sum_partials(freqs, amps, decays, phases, sr=sr, n=n, block_gain=gain)
-    if timbre.noise:
-        y += np.float32(timbre.noise * (0.5 + velocity)) * band_noise(n, timbre.noise_band, sr=sr, rng=rng)
-    rate, cents, delay = timbre.vibrato
-    if cents:
-        y = time_warp(y, sr=sr, rate=rate, depth_cents=cents, delay=delay, phase=rng.uniform(0, 2 * np.pi))
-    y *= adsr(n, sr=sr, hold=hold, attack=timbre.attack, decay=timbre.env_decay, sustain=timbre.sustain,
-              release=timbre.release)
-    if timbre.transient:
-        y += timbre.transient * velocity * _burst(n, sr=sr, band=timbre.transient_band, tau=0.004, rng=rng)
-        y[-int(0.004 * sr):] *= raised_cosine(int(0.004 * sr))[::-1][-y.shape[0]:]
-    return y.astype(np.float32, copy=False)
+    tone, burst = note_core(timbre, pitch, velocity, n, sr=sr, rng=rng, muted=is_muted(timbre, hold, sr=sr))
+    return finish_note(tone, burst, timbre, hold, n, sr=sr)
