@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import Executor, wait
+from itertools import combinations
 from pathlib import Path
 from typing import Callable, Sequence, TypeVar
 
 T = TypeVar("T")
 LOADAVG = Path("/proc/loadavg")
+BALANCE_EVERY_SET = 8   # up to this many strips, :func:`balance` tries every set of them
 
 
 def usable_cores() -> int:
@@ -62,3 +64,31 @@ def run_halves(helper: Executor | None, tasks: Sequence[Callable[[], T]]) -> lis
 def split_range(start: int, stop: int, step: int) -> list[tuple[int, int]]:
     """``[start, stop)`` as consecutive ``(c0, c1)`` pieces of ``step`` (the last may be short)."""
     return [(c0, min(c0 + step, stop)) for c0 in range(start, stop, step)]
+
+
+def balance(read_s: float, chains_s: list[float], buses_s: float) -> set[int]:
+    """Which strips' chains the reading thread should run so that the two threads finish together.
+
+    From the last times: reading every track (``read_s``, the reading thread), each strip's
+    chain (``chains_s``) and the send buses (``buses_s``, the other thread). The set whose
+    chains, added to the reading, leave the longer of the two threads shortest (ties: the
+    fewest strips); empty when the reading alone is the longer. Every set is tried up to
+    :data:`BALANCE_EVERY_SET` strips, larger ones are filled greedily, costliest chain first.
+    """
+    total = sum(chains_s)
+    best, best_time = set(), max(read_s, total + buses_s)
+    if len(chains_s) > BALANCE_EVERY_SET:
+        here = 0.0
+        for i in sorted(range(len(chains_s)), key=lambda i: -chains_s[i]):
+            if max(read_s + here + chains_s[i], total - here - chains_s[i] + buses_s) < best_time:
+                here += chains_s[i]
+                best.add(i)
+                best_time = max(read_s + here, total - here + buses_s)
+        return best
+    for size in range(1, len(chains_s) + 1):
+        for chosen in combinations(range(len(chains_s)), size):
+            here = sum(chains_s[i] for i in chosen)
+            longer = max(read_s + here, total - here + buses_s)
+            if longer < best_time:
+                best, best_time = set(chosen), longer
+    return best

@@ -11,13 +11,14 @@ from __future__ import annotations
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
+from time import perf_counter
 from types import MappingProxyType
 from typing import Callable, Mapping, Protocol
 
 import numpy as np
 import pedalboard as pb
 
-from .halves import run_halves, spare_core, split_range
+from .halves import balance, run_halves, spare_core, split_range
 from .heap import release_free_memory
 from .mastering import db_to_gain, fade_in, master
 from .score import KICK, Score
@@ -199,8 +200,10 @@ def render_mix(score: Score, style: StyleSpec, *, sr: int, n_samples: int,
     ``progress`` is told the fraction of the piece rendered after each chunk.
     """
     with NOTE_CACHE.making_room(n_samples > LONG_RENDER_S * sr):
-        return mix_sources(track_streams(score, sr=sr, n_samples=n_samples), score, style, sr=sr,
-                           n_samples=n_samples, progress=progress)
+        with (ThreadPoolExecutor(max_workers=1, thread_name_prefix="mix-strips") if spare_core()
+              else nullcontext()) as helper:
+            return mix_sources(track_streams(score, sr=sr, n_samples=n_samples, helper=helper), score, style,
+                               sr=sr, n_samples=n_samples, progress=progress, helper=helper)
 
 
 def send_boards(spec: MixSpec, score: Score) -> tuple[pb.Pedalboard, pb.Pedalboard]:
@@ -247,12 +250,14 @@ def strip_effects(strip: "_Strip", y: np.ndarray, duck: np.ndarray | None, *,
 
 
 def mix_sources(sources: dict[str, StemSource], score: Score, style: StyleSpec, *, sr: int,
-                n_samples: int, progress: Callable[[float], None] | None = None) -> np.ndarray:
+                n_samples: int, progress: Callable[[float], None] | None = None,
+                helper: Executor | None | bool = True) -> np.ndarray:
     """(n_samples, 2) float32 stereo, mastered: effects, panning, master bus, loudness, peak.
 
     The mix streams through the piece in chunks of a few seconds, with every effect keeping
     its state across chunks (``reset=False``), so the buses stay small and hot in cache
-    whatever the length: only the output is full length.
+    whatever the length: only the output is full length. ``helper`` is the second thread
+    to work on, None for none, or True (the default) to start one when a core is free.
     """
     spec = style.mix
     n = n_samples
@@ -266,20 +271,29 @@ def mix_sources(sources: dict[str, StemSource], score: Score, style: StyleSpec, 
     step = int(CHUNK_S * sr)
     scratch = np.empty(step, dtype=np.float32)
 
-    def mix_chunk(c0: int, m: int, chunks: list[np.ndarray]) -> None:
-        """One chunk of every strip (just read) through its chain, panned and sent, the buses, out."""
+    def mix_chunk(c0: int, m: int, chunks: list, duck: np.ndarray | None) -> tuple[dict[int, float], float]:
+        """One chunk of every strip through its chain (or already through it), panned and sent, the buses, out.
+
+        ``chunks`` holds, per strip, the samples just read or the (left, right) its chain
+        already made of them (:func:`~aimusic.halves.balance`). Returns the time of each chain
+        run here, by strip, and the buses' time.
+        """
         dry = np.zeros((2, m), dtype=np.float32)
         rev = np.zeros((2, m), dtype=np.float32) if use_reverb else None
         dly = np.zeros((2, m), dtype=np.float32) if use_delay else None
-        duck = (duck_envelope(kicks - c0 / sr, sr=sr, n=m, depth=spec.sidechain_duck, recover_s=recover)
-                if kicks.size else None)
-        for strip, y in zip(strips, chunks):
-            y_left, y_right = strip_effects(strip, y, duck, sr=sr)
+        chains: dict[int, float] = {}
+        for i, (strip, y) in enumerate(zip(strips, chunks)):
+            if not isinstance(y, tuple):
+                t0 = perf_counter()
+                y = strip_effects(strip, y, duck, sr=sr)
+                chains[i] = perf_counter() - t0
+            y_left, y_right = y
             for bus, amount in ((dry, 1.0), (rev, strip.reverb), (dly, strip.delay)):
                 if bus is not None and amount:   # gain, pan and send in one multiply, no temporaries
                     for side, y_side, pan in ((0, y_left, strip.left), (1, y_right, strip.right)):
                         np.multiply(y_side, np.float32(amount * pan * strip.post_gain), out=scratch[:m])
                         bus[side] += scratch[:m]
+        t0 = perf_counter()
         if dly is not None:
             echoes = delay_board(dly, sr, reset=False)
             dry += echoes
@@ -291,27 +305,52 @@ def mix_sources(sources: dict[str, StemSource], score: Score, style: StyleSpec, 
                 wet *= duck
             dry += wet
         out[c0:c0 + m] = dry.T
+        return chains, perf_counter() - t0
+
+    chain_s = [0.0] * len(strips)   # the last time of each strip's chain, and of the buses
+    buses_s = 0.0
+
+    def run_chains(chunks: list, which: set[int], duck: np.ndarray | None) -> None:
+        """The chains of the strips ``which`` on this thread, in place in ``chunks``, timed."""
+        for i in sorted(which):
+            t0 = perf_counter()
+            chunks[i] = strip_effects(strips[i], chunks[i], duck, sr=sr)
+            chain_s[i] = perf_counter() - t0
 
     # Two stages on two threads when a core is free: this one reads chunk k + 1 from the tracks
-    # (the notes are synthesized here, the note cache is this thread's alone) while the other
+    # (the notes are synthesized here, the note store is this thread's alone) while the other
     # takes chunk k through the strips' chains, the pan and the send buses. pedalboard and
-    # NumPy's large operations release the GIL; every board is touched by that one thread only
-    # and in chunk order, so the result is the same to the bit as in sequence. On a busy
+    # NumPy's large operations release the GIL; every board is touched by one thread at a time
+    # and in chunk order, so the result is the same to the bit as in sequence. This thread also
+    # runs the chains of the strips that even out the two by the last chunk's times
+    # (:func:`~aimusic.halves.balance`; a chain moved here from the other thread waits for that
+    # thread to finish its last chunk): which thread runs a chain changes no sample. On a busy
     # machine (other renders on every core) a second thread would only contend: all runs here.
-    with (ThreadPoolExecutor(max_workers=1, thread_name_prefix="mix-strips") if spare_core()
-          else nullcontext()) as helper:
+    with (ThreadPoolExecutor(max_workers=1, thread_name_prefix="mix-strips") if helper is True and spare_core()
+          else nullcontext(None if helper is True else helper)) as helper:
         pending: Future | None = None
+        near: set[int] = set()          # strips whose chains run here, in this chunk
+        was_near: set[int] = set()      # ... and in the last
         for c0 in range(0, n, step):
             if progress is not None and c0:
                 progress(c0 / n)
             m = min(c0 + step, n) - c0
-            chunks = [strip.source.read(m) for strip in strips]
+            t0 = perf_counter()
+            chunks: list = [strip.source.read(m) for strip in strips]
+            read_s = perf_counter() - t0
+            duck = (duck_envelope(kicks - c0 / sr, sr=sr, n=m, depth=spec.sidechain_duck, recover_s=recover)
+                    if kicks.size else None)
+            run_chains(chunks, near & was_near, duck)
             if pending is not None:
-                pending.result()
+                chains, buses_s = pending.result()
+                for i, seconds in chains.items():
+                    chain_s[i] = seconds
+            run_chains(chunks, near - was_near, duck)
             if helper is None:
-                mix_chunk(c0, m, chunks)
+                mix_chunk(c0, m, chunks, duck)
             else:
-                pending = helper.submit(mix_chunk, c0, m, chunks)
+                pending = helper.submit(mix_chunk, c0, m, chunks, duck)
+                was_near, near = near, balance(read_s, chain_s, buses_s)
             del chunks
             if (c0 // step) % TRIM_EVERY == TRIM_EVERY - 1:
                 release_free_memory()

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from aimusic.halves import run_halves, spare_core, split_range
+from aimusic.halves import balance, run_halves, spare_core, split_range
 from aimusic.mastering import hop_power, master, true_block_peaks, true_peak_db
 from aimusic.mix import master_bus
 from aimusic.styles import STYLES
@@ -87,3 +87,27 @@ def test_a_second_thread_is_used_only_when_a_core_is_free(tmp_path, line, cores,
     loadavg.write_text(line)
     assert spare_core(loadavg=loadavg, cores=cores) is spare
     assert spare_core(loadavg=tmp_path / "missing", cores=cores) is False
+
+
+def test_the_reading_thread_takes_the_chains_that_even_out_the_two():
+    # reading 10, chains 6, 4, 1 and buses 3: here 10 + 1 and there 10 + 3 beat every other split
+    assert balance(10.0, [6.0, 4.0, 1.0], 3.0) == {2}
+    assert balance(2.0, [6.0, 4.0, 1.0], 3.0) == {0}            # 8 here, 8 there
+    assert balance(30.0, [6.0, 4.0, 1.0], 3.0) == set()         # the reading alone is the longer
+    many = [1.0] * 12                                           # greedy beyond every set: 12 here and 12 there
+    assert len(balance(6.0, many, 6.0)) == 6
+
+
+@pytest.mark.parametrize("style", ["rock", "electronic"])
+def test_a_render_is_the_same_whichever_thread_runs_the_chains(style, monkeypatch):
+    from aimusic.compose.markov import MarkovMelodist
+    from aimusic.pipeline import GenerationRequest, generate
+    import aimusic.mix as mix
+
+    request = GenerationRequest(style=style, duration=14.0, seed=4)
+    monkeypatch.setattr(mix, "spare_core", lambda: False)
+    alone = generate(request, MarkovMelodist()).audio
+    monkeypatch.setattr(mix, "spare_core", lambda: True)
+    for pick in (lambda n: set(range(n)), lambda n: {0}, lambda n: set(range(1, n, 2))):   # all here, one, every other
+        monkeypatch.setattr(mix, "balance", lambda read_s, chains_s, buses_s, pick=pick: pick(len(chains_s)))
+        assert np.array_equal(generate(request, MarkovMelodist()).audio, alone)

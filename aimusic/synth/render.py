@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from concurrent.futures import Executor
+
 from ..score import Score, TempoMap, Track
 from .notes import NOTE_CACHE, NoteCache, RenderNotes, drum_hit, score_tonic, velocity_gain
 from .stream import TrackStream
@@ -20,10 +22,23 @@ def render_track(track: Track, tempo: TempoMap, *, sr: int, n_samples: int, toni
     return TrackStream(track, tempo, sr=sr, n_samples=n_samples, tonic=tonic).render()
 
 
-def track_streams(score: Score, *, sr: int, n_samples: int) -> dict[str, TrackStream]:
-    """One :class:`TrackStream` per track, keyed by track.name, ready to be read chunk by chunk."""
+def track_streams(score: Score, *, sr: int, n_samples: int, helper: Executor | None = None) -> dict[str, TrackStream]:
+    """One :class:`TrackStream` per track, keyed by track.name, ready to be read chunk by chunk.
+
+    With a ``helper`` thread, the drum tracks are set up there (their hits synthesized, their
+    levels predicted) while this thread sets up the pitched ones: the same streams.
+    """
     tonic = score_tonic(score)
-    streams = {t.name: TrackStream(t, score.tempo, sr=sr, n_samples=n_samples, tonic=tonic) for t in score.tracks}
+
+    def stream(track: Track) -> TrackStream:
+        return TrackStream(track, score.tempo, sr=sr, n_samples=n_samples, tonic=tonic)
+
+    there = {t.name: helper.submit(stream, t) for t in score.tracks if t.is_drums} if helper is not None else {}
+    try:
+        here = {t.name: stream(t) for t in score.tracks if t.name not in there}
+    finally:
+        made = {name: future.result() for name, future in there.items()}
+    streams = {t.name: here[t.name] if t.name in here else made[t.name] for t in score.tracks}
     uses: dict[tuple, list[int]] = {}
     for stream in streams.values():
         for key, starts in stream.uses().items():
