@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 import pedalboard as pb
 
-from .blas import one_thread
 from .loop import close_loop, loop_cut, tile_score
 from .mastering import db_to_gain
 from .mix import (
@@ -154,9 +153,7 @@ def render_part_stems(score: Score, style: StyleSpec, mix: np.ndarray, *, sr: in
     cut = loop_cut(score, loop_beats, sr=sr) if loop_beats is not None else None
     rendered = score if cut is None else tile_score(score, cut.copies, loop_beats, offset=cut.offset)
     length = n if cut is None else cut.total
-    # one BLAS thread, as every render (a multi-threaded matrix product rounds otherwise, and the
-    # notes it made would be kept for later renders)
-    with NOTE_CACHE.making_room(length > LONG_RENDER_S * sr), one_thread():
+    with NOTE_CACHE.making_room(length > LONG_RENDER_S * sr):
         sources = track_streams(rendered, sr=sr, n_samples=length)
         parts = _render_parts(sources, rendered, style, sr=sr, n=length, folder=folder)
     del sources

@@ -6,7 +6,6 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from aimusic.blas import one_thread
 from aimusic.errors import ParameterError
 from aimusic.score import (CLOSED_HAT, CRASH, KICK, OPEN_HAT, PEDAL_HAT, RIDE, SNARE, Note, Score, TempoMap,
                            Track)
@@ -260,11 +259,6 @@ def test_note_cache_stays_within_its_budget():
 def test_drum_hits_are_kept_within_their_byte_budget():
     """Every kit in every tuning is far more than DRUM_CACHE_MB: the cache keeps its budget, and a
     hit it let go is synthesized again sample for sample."""
-    with one_thread():   # as every render: a multi-threaded matrix product rounds otherwise
-        drum_budget_kept_and_made_again()
-
-
-def drum_budget_kept_and_made_again():
     DRUM_CACHE.clear()
     crash = drum_hit("jazz_kit", CRASH, 3, 0, sr=SR).copy()   # the longest hit, used first
     for tune in range(-6, 6):
@@ -375,7 +369,7 @@ def test_predicted_track_level_matches_the_rendered_stem(style):
 
 def test_render_notes_keeps_only_the_tones_needed_again():
     timbre = get_timbre("flute")
-    keys = [("flute", 60 + k, 6, 100, SR) for k in range(3)]
+    keys = [("flute", 60 + k, 6, 100, SR, 0) for k in range(3)]
     store = RenderNotes({keys[0]: [0, 10], keys[1]: [5], keys[2]: [7, 20]}, max_bytes=10 << 20)
     first = store.tone(keys[0], timbre)
     store.tone(keys[1], timbre)
@@ -393,7 +387,7 @@ def test_render_notes_keeps_only_the_tones_needed_again():
 def test_notes_of_one_pitch_and_velocity_are_cut_from_one_tone():
     NOTE_CACHE.clear()
     timbre = get_timbre("violin")                           # vibrato: the tone reads ahead of each note
-    short, long = ("violin", 67, 5, 40, SR), ("violin", 67, 5, 300, SR)
+    short, long = ("violin", 67, 5, 40, SR, 0), ("violin", 67, 5, 300, SR, 0)
     store = RenderNotes({long: [0], short: [9]})
     made = [store.get(long, timbre), store.get(short, timbre)]
     assert store.tone_of[short] == store.tone_of[long] and len(store.uses) == 1

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from ..blas import one_thread
 from ..errors import ParameterError
 from ..score import Score, TempoMap, Track
 from ..theory import parse_key
@@ -159,8 +160,13 @@ def note_key(instrument: str, pitch: int, velocity: float, hold: int, *, sr: int
     sampler's round robin does, so repeated notes are not copies of each other.
     """
     quantum = max(int(HOLD_QUANTUM_S * sr), 1)
-    bucket = max(1, round(velocity * VELOCITY_BUCKETS))
-    return (instrument, pitch, bucket, max(1, int(round(hold / quantum))), sr, variant % TONE_VARIANTS)
+    return (instrument, pitch, velocity_bucket(velocity), max(1, int(round(hold / quantum))), sr,
+            variant % TONE_VARIANTS)
+
+
+def velocity_bucket(velocity: float) -> int:
+    """Which of the :data:`VELOCITY_BUCKETS` (1 to 8) a velocity in (0, 1] plays."""
+    return max(1, round(velocity * VELOCITY_BUCKETS))
 
 
 def key_velocity_hold(key: tuple) -> tuple[float, int]:
@@ -172,7 +178,7 @@ def key_velocity_hold(key: tuple) -> tuple[float, int]:
 def tone_key(key: tuple, timbre: Timbre) -> tuple:
     """The tone a pitched note key is cut from: (instrument, pitch, velocity bucket, palm mute, rate, variant)."""
     hold = clipped_hold(timbre, key_velocity_hold(key)[1], sr=key[4])
-    return (key[0], key[1], key[2], is_muted(timbre, hold, sr=key[4]), key[4], key[5] if len(key) > 5 else 0)
+    return (key[0], key[1], key[2], is_muted(timbre, hold, sr=key[4]), key[4], key[5])
 
 
 def note_length(key: tuple, timbre: Timbre) -> int:
@@ -190,17 +196,10 @@ def note_tone(tkey: tuple, timbre: Timbre, n: int) -> tuple[np.ndarray, np.ndarr
     if found is not None and found[0].shape[0] >= n:
         return found   # type: ignore[return-value]
     rng = np.random.default_rng(note_seed(*tkey[:4], tkey[5]))
-    made = note_core(timbre, tkey[1], tkey[2] / VELOCITY_BUCKETS, n, sr=tkey[4], rng=rng, muted=tkey[3])
+    with one_thread():   # whoever asks: a multi-threaded matrix product rounds otherwise, and this is kept
+        made = note_core(timbre, tkey[1], tkey[2] / VELOCITY_BUCKETS, n, sr=tkey[4], rng=rng, muted=tkey[3])
     NOTE_CACHE.put(tkey, made)
     return made
-
-
-def pitched_note(key: tuple, timbre: Timbre) -> np.ndarray:
-    """The rendered note for ``key``: its tone (:func:`note_tone`) under its own envelope."""
-    n = note_length(key, timbre)
-    tone, burst = note_tone(tone_key(key, timbre), timbre, n)
-    hold = clipped_hold(timbre, key_velocity_hold(key)[1], sr=key[4])
-    return finish_note(tone, burst, timbre, hold, n, sr=key[4])
 
 
 class RenderNotes:
@@ -272,7 +271,8 @@ def drum_hit(kit: str, pitch: int, layer: int, variant: int, *, sr: int, tune: i
     hit = DRUM_CACHE.get(key)
     if hit is None:
         rng = np.random.default_rng(note_seed(kit, pitch, layer, variant))
-        hit = render_hit(get_kit(kit)[pitch], layer, sr=sr, rng=rng, tune=tune)
+        with one_thread():   # as a tone: the same samples whoever asks first
+            hit = render_hit(get_kit(kit)[pitch], layer, sr=sr, rng=rng, tune=tune)
         hit.setflags(write=False)
         DRUM_CACHE.put(key, hit)
     return hit

@@ -21,7 +21,8 @@ from .drums import TUNED_BELOW_HZ, get_kit, kit_tuning, velocity_layer
 from .instruments import get_timbre
 from .levels import (driven_power, frame_length, frame_power, gated_level_db, note_power, spread,
                      timbre_calibration)
-from .notes import TONE_VARIANTS, RenderNotes, drum_hit, key_velocity_hold, note_key, onsets, velocity_gain
+from .notes import (RenderNotes, drum_hit, key_velocity_hold, note_key, onsets, velocity_bucket,
+                    velocity_gain)
 from .voice import rendered_length
 
 DRUM_VARIANTS = 3          # round-robin noise variants per piece and layer
@@ -80,10 +81,11 @@ class TrackStream:
         played: dict[tuple[int, int], int] = {}   # notes of each pitch and velocity bucket so far
         self.keys = {}
         for i in self.order:
-            key = note_key(self.track.instrument, notes[i].pitch, notes[i].velocity, int(holds[i]), sr=sr)
-            count = played.get(key[1:3], 0)
-            played[key[1:3]] = count + 1
-            self.keys[int(i)] = key[:5] + (count % TONE_VARIANTS,)
+            played_as = (notes[i].pitch, velocity_bucket(notes[i].velocity))
+            count = played.get(played_as, 0)
+            played[played_as] = count + 1
+            self.keys[int(i)] = note_key(self.track.instrument, notes[i].pitch, notes[i].velocity, int(holds[i]),
+                                         sr=sr, variant=count)
         # a note's expected power does not depend on its tone's variant: one profile for both
         profiles = [note_power(self.keys[i][:5], timbre, self.keys[i][1], *key_velocity_hold(self.keys[i]), sr=sr)
                     for i in self.order]
