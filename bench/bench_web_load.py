@@ -10,6 +10,8 @@ after the load.
 
     python bench/bench_web_load.py --clients 6 --rounds 2 --duration 10 --max-concurrent 2
     python bench/bench_web_load.py --clients 4 --seconds 60 --duration 30 --max-concurrent 4
+    python bench/bench_web_load.py --clients 4 --seconds 40 --duration 30 --max-concurrent 4 \\
+        --compare /path/to/other/checkout --repeats 3       # servers taking turns: the ratio of medians
 """
 from __future__ import annotations
 
@@ -70,25 +72,15 @@ def _sustained(port: int, clients: int, seconds: float, duration: float) -> list
         return [r for rs in pool.map(client, range(clients)) for r in rs]
 
 
-def main() -> None:
-    """Run the load test and print a Markdown summary."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clients", type=int, default=6)
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--duration", type=float, default=10.0)
-    parser.add_argument("--max-concurrent", type=int, default=2)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--seconds", type=float, default=0.0, help="sustained load for this long instead of rounds")
-    parser.add_argument("--settle", type=float, default=10.0, help="seconds to wait before each memory reading")
-    args = parser.parse_args()
-
+def _load_once(root: Path, args: argparse.Namespace) -> dict:
+    """Start the server of the checkout at ``root``, run the load, stop it: results and memory."""
     port = _free_port()
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "OUTPUT_DIR": tmp,
                "MAX_CONCURRENT_GENERATIONS": str(args.max_concurrent), "WEB_CONCURRENCY": str(args.workers),
                "LOG_LEVEL": "WARNING"}
-        proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
-                                 "ai_music_system:app"], cwd=ROOT, env=env)
+        proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", str(root / "gunicorn.conf.py"),
+                                 "ai_music_system:app"], cwd=root, env=env)
         try:
             for _ in range(600):
                 try:
@@ -117,21 +109,58 @@ def main() -> None:
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=60)
+    return {"results": results, "wall": wall, "rss_start": rss_start, "rss_rest": rss_rest}
 
+
+def _report(run: dict, args: argparse.Namespace) -> float:
+    """Print one run's summary lines; return its tracks per second."""
+    results, wall = run["results"], run["wall"]
     ok = np.array([t for s, t in results if s == 201])
     busy = sum(1 for s, _ in results if s == 503)
     other = sorted({s for s, _ in results if s not in (201, 503)})
-    shape = f"{args.seconds:g} s sustained" if args.seconds else f"{args.rounds} rounds"
-    print(f"## Load: {args.clients} concurrent clients, {shape}, {args.duration:g} s tracks, "
-          f"{args.workers} workers, MAX_CONCURRENT_GENERATIONS={args.max_concurrent}\n")
     print(f"- served 201: {ok.size}, turned away 503: {busy}, other: {other or 'none'}")
     if ok.size:
         print(f"- latency of served requests: p50 {np.percentile(ok, 50) * 1e3:.0f} ms, "
               f"p95 {np.percentile(ok, 95) * 1e3:.0f} ms, max {ok.max() * 1e3:.0f} ms")
     print(f"- wall time {wall:.1f} s, {ok.size / wall:.2f} tracks/s, {ok.size * args.duration / wall:.1f} s of audio "
           "per second")
-    print(f"- worker RSS after the start: {', '.join(f'{r:.0f}' for r in rss_start)} MB; at rest after the load: "
-          f"{', '.join(f'{r:.0f}' for r in rss_rest)} MB")
+    print(f"- worker RSS after the start: {', '.join(f'{r:.0f}' for r in run['rss_start'])} MB; at rest after the "
+          f"load: {', '.join(f'{r:.0f}' for r in run['rss_rest'])} MB")
+    return ok.size / wall
+
+
+def main() -> None:
+    """Run the load test (alternating with another checkout's server when asked) and print a Markdown summary."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=6)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument("--max-concurrent", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--seconds", type=float, default=0.0, help="sustained load for this long instead of rounds")
+    parser.add_argument("--settle", type=float, default=10.0, help="seconds to wait before each memory reading")
+    parser.add_argument("--compare", type=Path, help="another checkout: its server and this one's take turns")
+    parser.add_argument("--repeats", type=int, default=1, help="runs of each checkout (taking turns with --compare)")
+    args = parser.parse_args()
+
+    shape = f"{args.seconds:g} s sustained" if args.seconds else f"{args.rounds} rounds"
+    print(f"## Load: {args.clients} concurrent clients, {shape}, {args.duration:g} s tracks, "
+          f"{args.workers} workers, MAX_CONCURRENT_GENERATIONS={args.max_concurrent}\n")
+    roots = {"this checkout": ROOT} | ({f"{args.compare}": args.compare.resolve()} if args.compare else {})
+    rates: dict[str, list[float]] = {name: [] for name in roots}
+    for k in range(args.repeats):
+        for name, root in roots.items():
+            print(f"### {name}, run {k + 1}\n")
+            rates[name].append(_report(_load_once(root, args), args))
+            print()
+    if args.repeats > 1 or args.compare:
+        medians = {name: float(np.median(r)) for name, r in rates.items()}
+        for name, median in medians.items():
+            print(f"- {name}: median {median:.2f} tracks/s over {len(rates[name])} runs "
+                  f"({', '.join(f'{r:.2f}' for r in rates[name])})")
+        if args.compare:
+            this, other = medians.values()
+            print(f"- this checkout / {args.compare}: {this / other:.2f}x (medians, runs taking turns)")
 
 
 if __name__ == "__main__":
