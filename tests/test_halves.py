@@ -111,3 +111,36 @@ def test_a_render_is_the_same_whichever_thread_runs_the_chains(style, monkeypatc
     for pick in (lambda n: set(range(n)), lambda n: {0}, lambda n: set(range(1, n, 2))):   # all here, one, every other
         monkeypatch.setattr(mix, "balance", lambda read_s, chains_s, buses_s, pick=pick: pick(len(chains_s)))
         assert np.array_equal(generate(request, MarkovMelodist()).audio, alone)
+
+
+def test_the_new_drum_hits_made_on_both_threads_are_the_ones_a_set_up_plays(monkeypatch):
+    """The hits listed before the set-up are exactly those it plays; made on two threads, the streams are the same."""
+    from aimusic.compose.markov import MarkovMelodist
+    from aimusic.pipeline import GenerationRequest, generate
+    import aimusic.synth.notes as notes
+    from aimusic.synth.render import new_hits, score_tonic, track_streams
+    from aimusic.synth.stream import make_hits
+
+    score = generate(GenerationRequest(style="jazz", duration=8.0, seed=9, key="E major"), MarkovMelodist()).score
+    n = 8 * SR
+    notes.DRUM_CACHE.clear()
+    alone = {name: s.render() for name, s in track_streams(score, sr=SR, n_samples=n).items()}
+    notes.DRUM_CACHE.clear()
+    tonic = score_tonic(score)
+    todo = new_hits(score, sr=SR, n_samples=n, tonic=tonic)
+    assert todo and len(set(todo)) == len(todo)
+    lengths = [notes.get_kit(k[0])[k[1]].length for k in todo]
+    assert lengths == sorted(lengths)                      # taken from the end: the longest first
+    make_hits(list(todo), sr=SR)
+    made: list[tuple] = []
+    real = notes.render_hit
+    monkeypatch.setattr(notes, "render_hit", lambda *a, **k: made.append(a) or real(*a, **k))
+    track_streams(score, sr=SR, n_samples=n)               # every hit it plays is already there
+    assert made == []
+    assert new_hits(score, sr=SR, n_samples=n, tonic=tonic) == []
+    monkeypatch.setattr(notes, "render_hit", real)
+    notes.DRUM_CACHE.clear()
+    with ThreadPoolExecutor(max_workers=1) as helper:
+        shared = {name: s.render() for name, s in track_streams(score, sr=SR, n_samples=n, helper=helper).items()}
+    assert shared.keys() == alone.keys()
+    assert all(np.array_equal(shared[k], alone[k]) for k in alone)

@@ -330,10 +330,17 @@ def render_hit(spec: HitSpec, layer: int, *, sr: int, rng: np.random.Generator, 
         f, a, d = f[keep], a[keep], d[keep]
         if spec.mode_tilt:
             a = a * (f / f[0]) ** (-spec.mode_tilt * (1.0 - bright))
-        # phase of a tone gliding from sweep*f down to f: the integral of its frequency
+        # phase of a tone gliding from sweep*f down to f: the integral of its frequency, in
+        # double precision and wrapped to one turn, so the sine and the decay can be single
+        # (NumPy's float32 sine is vectorized, some 15 times the speed of the float64 one)
         glide = (spec.sweep - 1.0) * spec.sweep_time * (1.0 - np.exp(-t / spec.sweep_time))
-        phase = 2.0 * np.pi * f * (t + glide)
-        tones = a * np.exp(-t / d) * np.sin(phase)
+        turns = f * (t + glide)
+        turns -= np.floor(turns)           # (np.mod is several times slower)
+        phase = turns.astype(np.float32)
+        phase *= np.float32(2.0 * np.pi)
+        fall = np.exp(-t.astype(np.float32) / d.astype(np.float32))
+        fall *= a.astype(np.float32)
+        tones = fall * np.sin(phase)
         rise = max(int(spec.noise_attack * sr), 1)
         metal = f[:, 0] >= TUNED_BELOW_HZ      # plates bloom like the noise; shells start at once
         tones[metal, :rise] *= raised_cosine(rise)[: n]

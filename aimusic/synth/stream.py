@@ -37,6 +37,52 @@ def _hit_power(kit: str, pitch: int, layer: int, variant: int, sr: int, tune: in
     return power
 
 
+def onset_order(track: Track, tempo: TempoMap, *, sr: int,
+                n_samples: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(onset samples, held samples, the notes starting before ``n_samples`` in onset order) of ``track``."""
+    starts, holds = onsets(track, tempo, sr) if track.notes else (np.zeros(0, np.int64),) * 2
+    keep = np.flatnonzero(starts < n_samples)
+    return starts, holds, keep[np.argsort(starts[keep], kind="stable")]
+
+
+def hit_keys(track: Track, order: np.ndarray, tonic: int | None) -> list[tuple]:
+    """The hit of each note of drum track ``track`` in ``order``: (kit, piece, layer, variant, tuning).
+
+    Successive hits of a piece take the round-robin variants in turn; the shells (pieces with
+    tones below :data:`~aimusic.synth.drums.TUNED_BELOW_HZ`) are tuned to ``tonic``. Raises
+    ParameterError for a piece the kit does not have.
+    """
+    kit_name = track.instrument
+    kit = get_kit(kit_name)
+    tune = kit_tuning(kit, tonic)
+    count: dict[int, int] = {}
+    keys = []
+    for i in order:
+        note = track.notes[i]
+        spec = kit.get(note.pitch)
+        if spec is None:
+            raise ParameterError("note.pitch", f"drum piece {note.pitch} is not in {kit_name}")
+        variant = count.get(note.pitch, 0) % DRUM_VARIANTS
+        count[note.pitch] = count.get(note.pitch, 0) + 1
+        tuned = tune if any(f < TUNED_BELOW_HZ for f, _, _ in spec.tones) else 0
+        keys.append((kit_name, note.pitch, velocity_layer(note.velocity), variant, tuned))
+    return keys
+
+
+def make_hits(todo: list[tuple], *, sr: int) -> None:
+    """Synthesize the drum hits ``todo`` lists into the cache, taking each off the list first.
+
+    Two threads may work through one list together: each takes the next hit (``list.pop`` is
+    atomic), so a set-up's new hits (a new key tunes the shells anew) are shared out.
+    """
+    while True:
+        try:
+            kit, pitch, layer, variant, tune = todo.pop()
+        except IndexError:
+            return
+        drum_hit(kit, pitch, layer, variant, sr=sr, tune=tune)
+
+
 class TrackStream:
     """A track's mono float32 stem, read chunk after chunk with :meth:`read`.
 
@@ -53,10 +99,7 @@ class TrackStream:
         self.track, self.sr, self.n = track, sr, n_samples
         self.keys: dict[int, tuple] = {}
         self.pos = 0
-        starts, holds = onsets(track, tempo, sr) if track.notes else (np.zeros(0, np.int64),) * 2
-        keep = np.flatnonzero(starts < n_samples)
-        self.order = keep[np.argsort(starts[keep], kind="stable")]
-        self.starts = starts
+        self.starts, holds, self.order = onset_order(track, tempo, sr=sr, n_samples=n_samples)
         self.gains = velocity_gain(np.array([n.velocity for n in track.notes], dtype=np.float64))
         self._next = 0
         self.timbre = None
@@ -93,22 +136,13 @@ class TrackStream:
 
     def _prepare_drums(self, tonic: int | None) -> None:
         kit_name, sr = self.track.instrument, self.sr
-        kit = get_kit(kit_name)
-        tune = kit_tuning(kit, tonic)
         pitches = np.array([n.pitch for n in self.track.notes], dtype=np.int64)
         closing = np.sort(self.starts[np.isin(pitches, (CLOSED_HAT, PEDAL_HAT))]) if pitches.size else pitches
-        count: dict[int, int] = {}
         self.hits: dict[int, tuple] = {}
         profiles = []
-        for i in self.order:
+        for i, key in zip(self.order, hit_keys(self.track, self.order, tonic)):
             note = self.track.notes[i]
-            spec = kit.get(note.pitch)
-            if spec is None:
-                raise ParameterError("note.pitch", f"drum piece {note.pitch} is not in {kit_name}")
-            variant = count.get(note.pitch, 0) % DRUM_VARIANTS
-            count[note.pitch] = count.get(note.pitch, 0) + 1
-            tuned = tune if any(f < TUNED_BELOW_HZ for f, _, _ in spec.tones) else 0
-            key = (kit_name, note.pitch, velocity_layer(note.velocity), variant, tuned)
+            tuned = key[4]
             keep = -1
             if note.pitch == OPEN_HAT:  # the next closed or pedal hat chokes a ringing open hat
                 later = closing[np.searchsorted(closing, self.starts[i], side="right"):]
