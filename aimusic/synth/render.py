@@ -10,6 +10,7 @@ import numpy as np
 from concurrent.futures import Executor
 
 from ..score import Score, TempoMap, Track
+from ..blas import one_thread
 from ..errors import ParameterError
 from .drums import get_kit
 from .notes import DRUM_CACHE, NOTE_CACHE, NoteCache, RenderNotes, drum_hit, score_tonic, velocity_gain
@@ -31,6 +32,11 @@ def track_streams(score: Score, *, sr: int, n_samples: int, helper: Executor | N
     levels predicted) while this thread sets up the pitched ones and then shares the hits not
     yet made: the same streams.
     """
+    with one_thread():   # held here before the helper synthesizes anything (see aimusic.blas)
+        return _track_streams(score, sr=sr, n_samples=n_samples, helper=helper)
+
+
+def _track_streams(score: Score, *, sr: int, n_samples: int, helper: Executor | None) -> dict[str, TrackStream]:
     tonic = score_tonic(score)
 
     def stream(track: Track) -> TrackStream:
