@@ -21,6 +21,7 @@ import pedalboard as pb
 from .halves import balance, run_halves, spare_core, split_range
 from .heap import release_free_memory
 from .mastering import db_to_gain, fade_in, master
+from .sends import send_boards
 from .score import KICK, Score
 from .styles import MixSpec, PartSpec, StyleSpec
 from .synth.levels import stem_level_db
@@ -204,24 +205,6 @@ def render_mix(score: Score, style: StyleSpec, *, sr: int, n_samples: int,
               else nullcontext()) as helper:
             return mix_sources(track_streams(score, sr=sr, n_samples=n_samples, helper=helper), score, style,
                                sr=sr, n_samples=n_samples, progress=progress, helper=helper)
-
-
-def send_boards(spec: MixSpec, score: Score) -> tuple[pb.Pedalboard, pb.Pedalboard]:
-    """Fresh (delay, reverb) send-bus boards of a style's mix (one pair per bus being rendered).
-
-    Both are linear, so the sum of what several buses make of their parts' sends is what
-    one bus makes of the summed sends (:mod:`aimusic.stems` relies on it).
-    """
-    delay_board = pb.Pedalboard([
-        pb.HighpassFilter(cutoff_frequency_hz=250.0),
-        pb.Delay(delay_seconds=spec.delay_seconds or 0.75 * score.tempo.seconds_per_beat,
-                 feedback=spec.delay_feedback, mix=1.0),
-        pb.LowpassFilter(cutoff_frequency_hz=6000.0)])
-    reverb_board = pb.Pedalboard([
-        pb.HighpassFilter(cutoff_frequency_hz=180.0),
-        pb.Reverb(room_size=spec.reverb_room, damping=spec.reverb_damping, width=spec.reverb_width,
-                  wet_level=1.0, dry_level=0.0)])
-    return delay_board, reverb_board
 
 
 def strip_chunk(strip: "_Strip", m: int, duck: np.ndarray | None, *, sr: int) -> tuple[np.ndarray, np.ndarray]:

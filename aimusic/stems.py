@@ -20,9 +20,10 @@ import pedalboard as pb
 from .loop import close_loop, loop_cut, tile_score
 from .mastering import db_to_gain
 from .mix import (
-    BUS_DB, CHUNK_S, StemSource, _kick_onsets, _strips, duck_envelope, master_eq, send_boards, strip_chunk,
+    BUS_DB, CHUNK_S, StemSource, _kick_onsets, _strips, duck_envelope, master_eq, strip_chunk,
 )
 from .score import Score
+from .sends import send_boards
 from .styles import StyleSpec
 from .synth.levels import stem_level_db
 from .synth.notes import LONG_RENDER_S, NOTE_CACHE
