@@ -12,6 +12,13 @@ live on while a descriptor is open, so the workers of a server still count again
 locks. A process started after the deletion creates new files, and the limit holds among the
 processes that share those.
 
+A process generates one track at a time (:data:`PROCESS_TURN`): a slot's holder then waits for
+its process's turn. Two renders in one process share one interpreter lock, and the GIL makes
+them slower together than one after the other in two processes (on two cores, 3.9 tracks/s from
+two threads of one process against 5.6 from two processes: ``bench/RESULTS.md``). A worker
+that is generating lets an idle one take new connections first
+(:func:`aimusic.web.server.accept_delay`), so the workers' renders spread over the cores.
+
 When a process's last slot is released, its free heap goes back to the OS
 (:func:`aimusic.heap.release_free_memory`): a generation's buffers are freed by then, and
 without it an idle worker would keep the high-water mark of its last long track.
@@ -27,6 +34,25 @@ from pathlib import Path
 from typing import Iterator
 
 from .heap import release_free_memory
+
+
+PROCESS_TURN = threading.RLock()   # held by this process's one generation at a time
+_in_process = 0                    # generations of this process holding a slot (running or waiting their turn)
+_in_process_lock = threading.Lock()
+
+
+def _own_turn_in_child() -> None:
+    """A forked child generates nothing yet, whatever its parent's threads held: a turn of its own."""
+    global PROCESS_TURN, _in_process, _in_process_lock
+    PROCESS_TURN, _in_process, _in_process_lock = threading.RLock(), 0, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_own_turn_in_child)
+
+
+def generating() -> bool:
+    """Whether this process holds a generation slot now (a generation running, or waiting its turn)."""
+    return _in_process > 0
 
 
 class Overloaded(Exception):
@@ -97,9 +123,10 @@ class GenerationSlots:
 
     @contextmanager
     def acquire(self, wait_s: float = 0.0, poll_s: float = 0.05) -> Iterator[int]:
-        """Hold one free slot for the ``with`` block; raise :class:`Overloaded` if none is free.
+        """Hold one free slot, then this process's turn, for the ``with`` block; raise :class:`Overloaded` if none is free.
 
         ``wait_s`` > 0 keeps trying that long first (background jobs wait; requests do not).
+        The turn (:data:`PROCESS_TURN`) is waited for as long as the generation ahead takes.
         """
         deadline = time.monotonic() + wait_s
         taken = self._take()
@@ -109,13 +136,19 @@ class GenerationSlots:
         if taken is None:
             raise Overloaded(f"all {self.count} generation slots are busy")
         index, fd = taken
+        global _in_process
         with self._held_lock:
             self._held += 1
+        with _in_process_lock:
+            _in_process += 1
         try:
-            yield index
+            with PROCESS_TURN:
+                yield index
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
+            with _in_process_lock:
+                _in_process -= 1
             with self._held_lock:
                 self._held -= 1
                 idle = self._held == 0

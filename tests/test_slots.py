@@ -85,3 +85,42 @@ def test_the_free_heap_goes_back_when_the_last_slot_of_a_process_is_released(tmp
     with pytest.raises(RuntimeError), slots.acquire():
         raise RuntimeError("a generation that failed")
     assert len(trims) == 2
+
+
+def test_a_process_generates_one_track_at_a_time(tmp_path):
+    """A second slot's holder in the same process waits for the first to finish: its turn."""
+    import threading
+
+    from aimusic.slots import generating
+    from aimusic.web.server import BUSY_ACCEPT_DELAY_S, accept_delay
+
+    slots = GenerationSlots(tmp_path / ".locks", 3)
+    first_in, first_may_leave, second_in = threading.Event(), threading.Event(), threading.Event()
+    order: list[str] = []
+
+    def first() -> None:
+        with slots.acquire():
+            order.append("first in")
+            first_in.set()
+            first_may_leave.wait(30)
+            order.append("first out")
+
+    def second() -> None:
+        first_in.wait(30)
+        with slots.acquire():
+            order.append("second in")
+            second_in.set()
+
+    assert not generating() and accept_delay() == 0.0
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    assert first_in.wait(30)
+    assert not second_in.wait(0.3)        # a slot is free, but the process's turn is not
+    assert generating() and accept_delay() == BUSY_ACCEPT_DELAY_S > 0.0
+    assert in_child(slots) == "got 2"     # the waiting one holds its slot; another process has a turn of its own
+    first_may_leave.set()
+    for thread in threads:
+        thread.join(30)
+    assert order == ["first in", "first out", "second in"]
+    assert not generating() and accept_delay() == 0.0

@@ -38,11 +38,13 @@ from gunicorn import util
 from gunicorn.workers.gthread import ThreadWorker
 
 from ..config import MAX_BODY_BYTES
+from ..slots import generating
 from .errors import HTTP_CODES, HTTP_MESSAGES, SECURITY_HEADERS
 
 REQUEST_READ_TIMEOUT_S = 15.0  # the whole request, head and body (64 KiB at 4.4 KB/s)
 MAX_PENDING_PER_CLIENT = 64
 RECV_BYTES = 65536
+BUSY_ACCEPT_DELAY_S = 0.002  # a generating worker leaves a new connection this long to an idle one
 
 SERVER_MESSAGES = {
     **HTTP_MESSAGES,
@@ -97,6 +99,17 @@ class _Pending:
     registered: bool = False
 
 
+def accept_delay() -> float:
+    """How long this worker lets a new connection wait before taking it: :data:`BUSY_ACCEPT_DELAY_S` while it generates.
+
+    Every worker's event loop wakes for a new connection and the first to accept it serves it.
+    A worker generating a track would make a further one wait for its turn
+    (:data:`aimusic.slots.PROCESS_TURN`) while another worker may be idle, so it lets the others go
+    first: an idle worker, waiting in its event loop, takes the connection within that time.
+    """
+    return BUSY_ACCEPT_DELAY_S if generating() else 0.0
+
+
 class BufferingWorker(ThreadWorker):
     """gunicorn's threaded worker, reading each request whole in its event loop before a thread serves it."""
 
@@ -110,6 +123,7 @@ class BufferingWorker(ThreadWorker):
     # -- reading requests in the event loop ----------------------------------------------------
 
     def accept(self, listener: socket.socket) -> None:
+        time.sleep(accept_delay())
         try:
             client_sock, client_addr = listener.accept()
         except OSError as exc:
