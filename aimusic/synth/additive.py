@@ -223,13 +223,13 @@ def adsr(n: int, *, sr: int, hold: int, attack: float, decay: float, sustain: fl
     n_att = max(int(attack * sr), int(0.002 * sr))  # never shorter than 2 ms: no click
     held = _held_curve(sr, n_att, decay if decay > 0.0 and sustain < 1.0 else 0.0, sustain)
     env = np.empty(n, dtype=np.float32)
-    m = min(held.shape[0], n)
-    env[:m] = held[:m]
-    env[m:] = held[-1] if held.shape[0] > n_att else np.float32(1.0 if held.shape[0] else sustain)
     hold = min(hold, n)
+    m = min(held.shape[0], hold)          # the held part from its curve; the release follows it
+    env[:m] = held[:m]
+    env[m:hold] = held[-1] if held.shape[0] > n_att else np.float32(1.0 if held.shape[0] else sustain)
     if hold < n:
         level = env[hold - 1] if hold > 0 else 0.0
-        env[hold:] = level * _release_curve(sr, release, n - hold)[:n - hold]
+        np.multiply(_release_curve(sr, release, n - hold)[:n - hold], level, out=env[hold:])
     n_fade = min(int(fade * sr), n)
     if n_fade:
         env[n - n_fade:] *= raised_cosine(n_fade)[::-1]
@@ -297,16 +297,29 @@ def time_warp(y: np.ndarray, *, sr: int, rate: float, depth_cents: float, delay:
     n = m if n is None else n
     if depth_cents <= 0.0 or rate <= 0.0 or n < 2:
         return y[:n]
+    # the arithmetic of the plain expressions, each step in place (a long note has 10^5 samples)
     t = np.arange(n, dtype=np.float32) / np.float32(sr)
     ratio = 2.0 ** (depth_cents / 1200.0) - 1.0
     amount = np.float32(ratio / (2.0 * np.pi * rate) * sr)        # samples of excursion
-    offset = amount * np.sin(np.float32(2.0 * np.pi * rate) * t + np.float32(phase))
+    offset = np.float32(2.0 * np.pi * rate) * t
+    offset += np.float32(phase)
+    np.sin(offset, out=offset)
+    offset *= amount
     if delay > 0.0:
-        offset *= np.clip((t - np.float32(delay)) / np.float32(0.4), 0.0, 1.0)
+        t -= np.float32(delay)
+        t /= np.float32(0.4)
+        offset *= np.clip(t, 0.0, 1.0, out=t)
     # the offset is a few samples at most: split it into whole samples and a fraction
     whole = np.floor(offset)
-    frac = offset - whole
-    idx = np.arange(n) + whole.astype(np.int64)
+    frac = np.subtract(offset, whole, out=offset)
+    idx = whole.astype(np.int64)
+    idx += np.arange(n)
     padded = np.concatenate([y, np.zeros(max(n - m, 0) + 2 + int(np.ceil(abs(amount))), dtype=y.dtype)])
     np.clip(idx, 0, padded.shape[0] - 2, out=idx)
-    return (padded[idx] * (1.0 - frac) + padded[idx + 1] * frac).astype(np.float32)
+    out = padded.take(idx)
+    idx += 1
+    after = padded.take(idx)
+    out *= np.subtract(np.float32(1.0), frac, out=whole)
+    after *= frac
+    out += after
+    return out
