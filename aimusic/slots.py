@@ -37,7 +37,7 @@ from .heap import release_free_memory
 
 
 PROCESS_TURN = threading.RLock()   # held by this process's one generation at a time
-_in_process = 0                    # generations of this process holding a slot (running or waiting their turn)
+_in_process = 0                    # slots this process holds now (generations running or waiting their turn)
 _in_process_lock = threading.Lock()
 
 
@@ -68,8 +68,6 @@ class GenerationSlots:
         self.lock_dir = Path(lock_dir)
         self.count = count
         self._anchors: list[int | None] = [None] * count
-        self._held = 0                     # slots this process holds now
-        self._held_lock = threading.Lock()
         try:
             for index in range(count):
                 self._anchor(index)
@@ -137,8 +135,6 @@ class GenerationSlots:
             raise Overloaded(f"all {self.count} generation slots are busy")
         index, fd = taken
         global _in_process
-        with self._held_lock:
-            self._held += 1
         with _in_process_lock:
             _in_process += 1
         try:
@@ -149,9 +145,7 @@ class GenerationSlots:
             os.close(fd)
             with _in_process_lock:
                 _in_process -= 1
-            with self._held_lock:
-                self._held -= 1
-                idle = self._held == 0
+                idle = _in_process == 0
             if idle:   # this process generates nothing now: hand back what its generations freed
                 release_free_memory()
 

@@ -123,7 +123,9 @@ class BufferingWorker(ThreadWorker):
     # -- reading requests in the event loop ----------------------------------------------------
 
     def accept(self, listener: socket.socket) -> None:
-        time.sleep(accept_delay())
+        delay = accept_delay()
+        if delay:
+            time.sleep(delay)
         try:
             client_sock, client_addr = listener.accept()
         except OSError as exc:
