@@ -322,4 +322,4 @@ def time_warp(y: np.ndarray, *, sr: int, rate: float, depth_cents: float, delay:
     out *= np.subtract(np.float32(1.0), frac, out=whole)
     after *= frac
     out += after
-    return out
+    return out.astype(np.float32, copy=False)   # float32 whatever ``y`` was (no copy when it was float32)
