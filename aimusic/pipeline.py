@@ -18,6 +18,7 @@ from .compose.variation import Variation, vary_score
 from .config import MAX_TEMPO, MIN_TEMPO, SAMPLE_RATE
 from .loop import render_loop
 from .energy import style_at_energy
+from .tempo_feel import style_at_tempo
 from .instrument_choices import resolve_instruments
 from .meters import find_meter, meter_at_tempo, meter_names, style_in_meter
 from .primer import Primer, interval_to, place_primer
@@ -120,7 +121,7 @@ def request_style(request: GenerationRequest) -> StyleSpec:
     style = get_style(request.style)
     if request.time_signature is not None:
         style = style_in_meter(style, meter_at_tempo(find_meter(style.name, request.time_signature), request.tempo))
-    return style_at_energy(style, request.energy)
+    return style_at_tempo(style_at_energy(style, request.energy), request.tempo)
 
 
 def with_primer_defaults(request: GenerationRequest) -> GenerationRequest:

@@ -29,6 +29,8 @@ GROOVES: dict[str, dict[int, str]] = {
     "rock_eighths": {CLOSED_HAT: "x.o.x.o.x.o.x.o.", SNARE: "....x..g....x...", KICK: "x.....x.x......."},
     # the hats on the beat, the kick on one and three: a kick on all four is a dance floor's
     "rock_four": {OPEN_HAT: "x...o...x...o...", SNARE: "....x..g....x...", KICK: "x.......x.x....."},
+    # ... up-tempo (aimusic.tempo_feel): every beat's hat alike, or the accent pairs the beats into halves
+    "rock_four_fast": {OPEN_HAT: "o...o...o...o...", SNARE: "....x..g....x...", KICK: "x.......x.x....."},
     "four_on_floor": {KICK: "x...x...x...x...", OPEN_HAT: "..o...o...o...o.", CLOSED_HAT: "g.g.g.g.g.g.g.g.",
                       SNARE: "....x.......x..."},
     "four_on_floor_clap": {KICK: "x...x...x...x...", OPEN_HAT: "..o...o...o...o.",
@@ -40,6 +42,12 @@ GROOVES: dict[str, dict[int, str]] = {
     "house_drive": {KICK: "x...x...x...x...", OPEN_HAT: "..o...o...o...o.", CLOSED_HAT: "oooooooooooooooo",
                     CLAP: "....x.......x...", SNARE: "...........g..g."},
     "house_sparse": {KICK: "x...x...x...x...", OPEN_HAT: "......o.......o."},
+    # up-tempo swing (aimusic.tempo_feel): the bass drum feathered on every beat, as the swing-era
+    # drummers played it, the ride's skip note a ghost and the hat on two and four under it
+    "jazz_fast": {RIDE: "x...x.g.x...x.g.", PEDAL_HAT: "....o.......o...", KICK: "o...o...o...o...",
+                  SNARE: "..........g....."},
+    "jazz_fast_kick": {RIDE: "x...x.g.x...x.g.", PEDAL_HAT: "....o.......o...", KICK: "o...o...o...o...",
+                       SIDE_STICK: "............o..."},
     "jazz_ride_quarters": {RIDE: "x...o...x...o...", PEDAL_HAT: "....x.......x...", KICK: "g.......g......."},
     "jazz_drive": {RIDE: "x.o.x.o.x.o.x.o.", PEDAL_HAT: "....x.......x...", KICK: "g...g..og...g.o.",
                    SNARE: "..o...g.o.g...o."},

@@ -113,6 +113,9 @@ def arpeggio(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beats_p
 # Comping rhythms for one bar of 4/4 as (onset, length): Charleston, anticipation, 2-and-4.
 _SWING_COMPS = (((0.0, 1.2), (1.5, 0.5)), ((1.5, 0.4), (3.5, 0.4)), ((0.0, 0.8), (2.5, 1.0)),
                 ((1.0, 0.5), (2.5, 0.4), (3.0, 0.8)))
+# Up-tempo comping: short hits, most of them on the beats (four to the bar, or a push before three or one).
+_FAST_SWING_COMPS = (((0.0, 0.4), (1.0, 0.4), (2.0, 0.4), (3.0, 0.4)), ((0.0, 0.6), (1.5, 0.4), (3.0, 0.4)),
+                     ((1.0, 0.5), (2.0, 0.5), (3.5, 0.4)))
 
 
 def comp_rootless(spans: tuple[ChordSpan, ...], rhythms: tuple[tuple[tuple[float, float], ...], ...], *,
@@ -141,6 +144,18 @@ def comp_swing(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beats
                energy: float, rng: np.random.Generator) -> list[Note]:
     """Jazz comping: rootless voicings on syncopated hits, a different rhythm each bar."""
     return comp_rootless(spans, _SWING_COMPS, register=register, beats_per_bar=beats_per_bar, energy=energy,
+                         rng=rng)
+
+
+def comp_swing_fast(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beats_per_bar: int,
+                    energy: float, rng: np.random.Generator) -> list[Note]:
+    """Up-tempo jazz comping: short rootless hits, mostly on the beats.
+
+    At 160 and faster the sparse, syncopated hits of :func:`comp_swing` fall every other beat
+    or between them, and a listener (or a beat tracker) counts the piece at half its tempo;
+    compers at such tempi keep to the beat (:mod:`aimusic.tempo_feel`).
+    """
+    return comp_rootless(spans, _FAST_SWING_COMPS, register=register, beats_per_bar=beats_per_bar, energy=energy,
                          rng=rng)
 
 
@@ -237,7 +252,7 @@ def stabs(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beats_per_
 
 HARMONY_PATTERNS: dict[str, PatternFn] = {
     "sustained": sustained, "sustained_high": sustained_high, "arpeggio": arpeggio,
-    "comp_swing": comp_swing, "comp_shuffle": comp_shuffle, "comp_triplet": comp_triplet,
+    "comp_swing": comp_swing, "comp_swing_fast": comp_swing_fast, "comp_shuffle": comp_shuffle, "comp_triplet": comp_triplet,
     "power_chords": power_chords,
     "stabs": stabs,
 }

@@ -1,0 +1,65 @@
+"""The up-tempo arrangement: which requests get it, and what it plays."""
+from __future__ import annotations
+
+from aimusic.analysis import estimate_tempo
+from aimusic.compose.markov import MarkovMelodist
+from aimusic.pipeline import GenerationRequest, generate, request_style
+from aimusic.compose.drums import GROOVES
+from aimusic.score import KICK, OPEN_HAT
+from aimusic.styles import STYLES
+from aimusic.tempo_feel import FAST_FROM, style_at_tempo
+
+
+def _harmony_pattern(request: GenerationRequest) -> str:
+    return next(p.pattern for p in request_style(request).parts if p.role == "harmony")
+
+
+def test_jazz_from_its_threshold_plays_the_fast_grooves_and_comping() -> None:
+    at = FAST_FROM["jazz"]
+    slow = request_style(GenerationRequest(style="jazz", duration=10.0, tempo=at - 1))
+    fast = request_style(GenerationRequest(style="jazz", duration=10.0, tempo=at))
+    assert slow == STYLES["jazz"]
+    assert fast.grooves == ("jazz_fast", "jazz_fast_kick")
+    assert _harmony_pattern(GenerationRequest(style="jazz", duration=10.0, tempo=at)) == "comp_swing_fast"
+    assert request_style(GenerationRequest(style="jazz", duration=10.0)) == STYLES["jazz"]   # 120 by default
+
+
+def test_rock_from_its_threshold_strikes_every_beat_of_its_four_groove_alike() -> None:
+    at = FAST_FROM["rock"]
+    assert request_style(GenerationRequest(style="rock", duration=10.0, tempo=at - 1)) == STYLES["rock"]
+    fast = request_style(GenerationRequest(style="rock", duration=10.0, tempo=at))
+    assert fast.grooves == ("rock_backbeat", "rock_eighths", "rock_four_fast")
+    assert len(set(GROOVES["rock_four_fast"][OPEN_HAT].replace(".", ""))) == 1
+
+
+def test_a_meter_or_an_energy_keeps_its_own_figures_at_a_fast_tempo() -> None:
+    waltz = request_style(GenerationRequest(style="jazz", duration=10.0, tempo=180, time_signature="3/4"))
+    assert waltz.grooves == ("jazz_waltz", "jazz_waltz_kick")
+    assert _harmony_pattern(GenerationRequest(style="jazz", duration=10.0, tempo=180, time_signature="3/4")) == \
+        "comp_waltz"
+    calm = request_style(GenerationRequest(style="jazz", duration=10.0, tempo=180, energy=0.05))
+    assert calm.grooves == ("jazz_ride_quarters",)
+    for name, style in STYLES.items():
+        if name not in FAST_FROM:
+            assert style_at_tempo(style, 220) is style
+
+
+def test_a_fast_jazz_track_feathers_the_kick_on_every_beat() -> None:
+    # a moderate tempo ghosts the kick (velocity about 0.22); up-tempo it is felt on every beat
+    for tempo, feathered in ((150, False), (180, True)):
+        track = generate(GenerationRequest(style="jazz", duration=12.0, tempo=tempo, seed=3), MarkovMelodist())
+        kicks = [n for n in track.score.track("drums").notes if n.pitch == KICK and n.start < 16.0]
+        on_beats = [n for n in kicks if abs(n.start - round(n.start)) < 0.05]
+        assert len(on_beats) >= 14, f"{tempo}: kicks at {[round(n.start, 2) for n in kicks]}"
+        loud = sum(n.velocity >= 0.45 for n in on_beats)
+        assert (loud >= 0.75 * len(on_beats)) if feathered else (loud <= 0.25 * len(on_beats)), \
+            f"{tempo}: kick velocities {[round(n.velocity, 2) for n in on_beats]}"
+
+
+def test_rock_at_160_on_the_seeds_that_draw_its_four_groove_is_heard_at_160() -> None:
+    # before the fast groove, these three were heard at 80 (the hat's accent on every other beat)
+    for seed in (1, 4, 8):
+        track = generate(GenerationRequest(style="rock", duration=24.0, tempo=160, seed=seed), MarkovMelodist())
+        assert track.plan.groove == "rock_four_fast"
+        heard = estimate_tempo(track.audio, sr=track.sample_rate)
+        assert abs(heard - 160) <= 0.04 * 160, f"seed {seed} heard at {heard:.1f}"
