@@ -66,7 +66,7 @@ def test_tiled_three_times_no_click_and_no_dip_at_the_seams(style: str) -> None:
 @pytest.mark.parametrize("style", PULSED)
 def test_tiled_loop_is_heard_at_the_asked_tempo(style: str) -> None:
     # three loops, at least two heard at the tempo (a classical loop at 96 is heard at twice
-    # it for about one seed in four, the tracker taking its running eighths for the beat)
+    # it for about one seed in twelve, the tracker taking its running eighths for the beat)
     tempo = LOOP_TEMPI[style]
     heard = [estimate_tempo(np.concatenate([y] * 3), sr=SR) for y in
              [loop(style).audio] + [generate(GenerationRequest(style=style, duration=14.0, seed=seed, tempo=tempo,

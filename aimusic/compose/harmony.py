@@ -88,7 +88,10 @@ def broken_chords(spans: tuple[ChordSpan, ...], *, step: float, length: float, r
     """Broken chords on a grid of ``step`` beats, each note ``length`` long, in a figure the seed picks.
 
     The figures are the keyboard's: low-high-middle-high (Alberti), low-middle-high-middle and
-    a rising arpeggio with the octave; the first note of each four leans.
+    a rising arpeggio with the octave. The first note of each four leans, the others on a beat
+    come next and those between the beats are the lightest, as a pianist's hand weighs them:
+    with every note but the first struck alike, a beat tracker took a classical loop's running
+    eighths for its beat (3 seeds in 12 at 96, 1 with the beats weighed).
     """
     figures = ((0, 2, 1, 2), (0, 1, 2, 1), (0, 1, 2, 3))
     figure = figures[int(rng.integers(len(figures)))]
@@ -99,7 +102,8 @@ def broken_chords(spans: tuple[ChordSpan, ...], *, step: float, length: float, r
         pitches = pitches + [pitches[0] + 12]
         for k in range(int(round(span.length / step))):
             p = pitches[figure[k % 4] % len(pitches)]
-            v = vel * (1.1 if k % 4 == 0 else 0.9)
+            on_beat = abs(step * k - round(step * k)) < 1e-9
+            v = vel * (1.1 if k % 4 == 0 else 1.0 if on_beat else 0.8)
             notes.append(Note(span.start + step * k, length, p, min(v, 1.0)))
     return notes
 
