@@ -4,10 +4,10 @@ At a fast tempo, a figure that pairs the beats is counted at half the tempo by a
 a beat tracker alike. Jazz at 160 and faster: a ride whose skip notes and a hat on two and four
 pair the beats, over sparse syncopated comping (heard at half its tempo on seven seeds in eight
 at 180); up-tempo players put the time on every beat, the drummer feathering the bass drum on
-all four, the comper playing short hits on the beats. Rock at 150 and faster: the groove whose
-open hat accents every other beat (heard at half its tempo at 160) strikes every beat alike.
-:func:`style_at_tempo` swaps those in, only where the style still has its own grooves and
-figures (a meter's or an energy's stay as they are).
+all four, the comper playing short hits on the beats (and a calm or driving jazz groove keeps
+its ride even and its kick on the beats too). Rock at 150 and faster: the groove whose open
+hat accents every other beat (heard at half its tempo at 160) strikes every beat alike.
+:func:`style_at_tempo` swaps those in by name, whichever the style, its meter or an energy chose.
 """
 from __future__ import annotations
 
@@ -15,12 +15,15 @@ from dataclasses import replace
 from types import MappingProxyType
 from typing import Mapping
 
-from .styles import STYLES, StyleSpec
+from .styles import StyleSpec
 
 FAST_FROM: Mapping[str, int] = MappingProxyType({"jazz": 160, "rock": 150})
-# In the order of the style's own grooves: a seed picks the fast version of the groove it would have.
-FAST_GROOVES: Mapping[str, tuple[str, ...]] = MappingProxyType(
-    {"jazz": ("jazz_fast", "jazz_fast_kick"), "rock": ("rock_backbeat", "rock_eighths", "rock_four_fast")})
+# style -> {groove: its up-tempo version}: the style's own grooves and those an energy swaps in.
+FAST_GROOVES: Mapping[str, Mapping[str, str]] = MappingProxyType({
+    "jazz": MappingProxyType({"jazz_ride": "jazz_fast", "jazz_ride_kick": "jazz_fast_kick",
+                              "jazz_drive": "jazz_drive_fast", "jazz_ride_quarters": "jazz_quarters_fast"}),
+    "rock": MappingProxyType({"rock_four": "rock_four_fast"}),
+})
 FAST_PATTERNS: Mapping[str, Mapping[str, str]] = MappingProxyType(
     {"jazz": MappingProxyType({"comp_swing": "comp_swing_fast"})})
 
@@ -29,13 +32,13 @@ def style_at_tempo(style: StyleSpec, tempo: int | None) -> StyleSpec:
     """``style`` with its up-tempo grooves and figures when ``tempo`` is at least its :data:`FAST_FROM`.
 
     The style itself for None (its default tempo is a moderate one), below the threshold, or
-    for a style without a fast arrangement.
+    for a style without a fast arrangement. A groove or figure without an up-tempo version
+    (a meter's: the jazz waltz) stays.
     """
     fast_from = FAST_FROM.get(style.name)
     if tempo is None or fast_from is None or tempo < fast_from:
         return style
     swaps = FAST_PATTERNS.get(style.name, {})
     parts = tuple(replace(p, pattern=swaps[p.pattern]) if p.pattern in swaps else p for p in style.parts)
-    own_grooves = style.grooves == STYLES[style.name].grooves
-    grooves = FAST_GROOVES.get(style.name, style.grooves) if own_grooves else style.grooves
-    return replace(style, parts=parts, grooves=grooves)
+    grooves = FAST_GROOVES.get(style.name, {})
+    return replace(style, parts=parts, grooves=tuple(grooves.get(g, g) for g in style.grooves))
