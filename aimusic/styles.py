@@ -85,6 +85,7 @@ class StyleSpec:
     meter: str = ""                # the time signature when it is not beats_per_bar/beat_unit (6/8: 3 beats)
     pulse: float = 1.0             # quarter beats per counted beat: 1.5 in 6/8 and 12/8 (aimusic.meters)
     pulse_lean: float = 0.0        # a compound meter's melody notes between pulses this much softer (0..1)
+    beat_lean: float = 0.0         # a slow tempo's melody and harmony notes between the beats this much softer
     length_lean: float = 0.0       # the melody model leans to longer notes: logits per octave of length
 
     @property

@@ -1,4 +1,4 @@
-"""A style restated for a fast tempo: the grooves and figures its players keep to the beat with.
+"""A style restated for a fast or a slow tempo: how its players keep the beat heard.
 
 At a fast tempo, a figure that pairs the beats is counted at half the tempo by a listener and
 a beat tracker alike. Jazz at 160 and faster: a ride whose skip notes and a hat on two and four
@@ -8,6 +8,11 @@ all four, the comper playing short hits on the beats (and a calm or driving jazz
 its ride even and its kick on the beats too). Rock at 150 and faster: the groove whose open
 hat accents every other beat (heard at half its tempo at 160) strikes every beat alike.
 :func:`style_at_tempo` swaps those in by name, whichever the style, its meter or an energy chose.
+
+At a slow tempo the opposite happens: classical at 60, its melody and broken chords running in
+eighths, is heard at twice its tempo (7 seeds in 8). Below :data:`SLOW_BELOW` the melody's and the
+accompaniment's notes between the beats are struck softer, more so the slower the tempo
+(:func:`beat_lean`), as a player lets the beat carry a slow line.
 """
 from __future__ import annotations
 
@@ -26,15 +31,30 @@ FAST_GROOVES: Mapping[str, Mapping[str, str]] = MappingProxyType({
 })
 FAST_PATTERNS: Mapping[str, Mapping[str, str]] = MappingProxyType(
     {"jazz": MappingProxyType({"comp_swing": "comp_swing_fast"})})
+SLOW_BELOW: Mapping[str, int] = MappingProxyType({"classical": 84})
+LEAN_AT_60 = 0.4       # the lean at 60 beats a minute, rising in proportion below the threshold ...
+MAX_LEAN = 0.5         # ... up to this
+
+
+def beat_lean(style: str, tempo: int | None) -> float:
+    """How much softer ``style``'s notes between the beats are at ``tempo``: 0 at or above its :data:`SLOW_BELOW`."""
+    below = SLOW_BELOW.get(style)
+    if tempo is None or below is None or tempo >= below:
+        return 0.0
+    return round(min(MAX_LEAN, LEAN_AT_60 * (below - tempo) / (below - 60)), 6)
 
 
 def style_at_tempo(style: StyleSpec, tempo: int | None) -> StyleSpec:
-    """``style`` with its up-tempo grooves and figures when ``tempo`` is at least its :data:`FAST_FROM`.
+    """``style`` with its up-tempo grooves and figures when ``tempo`` is at least its :data:`FAST_FROM`,
+    or leaning off its beats below its :data:`SLOW_BELOW`.
 
-    The style itself for None (its default tempo is a moderate one), below the threshold, or
-    for a style without a fast arrangement. A groove or figure without an up-tempo version
+    The style itself for None (its default tempo is a moderate one), between the thresholds,
+    or for a style without either. A groove or figure without an up-tempo version
     (a meter's: the jazz waltz) stays.
     """
+    lean = beat_lean(style.name, tempo) if style.pulse == 1.0 else 0.0   # a compound meter has its own
+    if lean:
+        return replace(style, beat_lean=lean)
     fast_from = FAST_FROM.get(style.name)
     if tempo is None or fast_from is None or tempo < fast_from:
         return style

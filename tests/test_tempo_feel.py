@@ -9,7 +9,7 @@ from aimusic.pipeline import GenerationRequest, generate, request_style
 from aimusic.compose.drums import GROOVES
 from aimusic.score import KICK, OPEN_HAT
 from aimusic.styles import STYLES
-from aimusic.tempo_feel import FAST_FROM, style_at_tempo
+from aimusic.tempo_feel import FAST_FROM, SLOW_BELOW, beat_lean, style_at_tempo
 
 
 def _harmony_pattern(request: GenerationRequest) -> str:
@@ -75,3 +75,25 @@ def test_fast_jazz_at_a_calm_or_a_driving_energy_is_heard_at_its_tempo(energy: f
                                                        energy=energy), MarkovMelodist()).audio, sr=44100)
              for seed in (5, 6, 7)]
     assert sum(abs(h - 180) <= 0.04 * 180 for h in heard) >= 2, f"heard at {', '.join(f'{h:.1f}' for h in heard)}"
+
+
+def test_slow_classical_leans_off_its_beats_more_the_slower_it_is() -> None:
+    below = SLOW_BELOW["classical"]
+    assert beat_lean("classical", below) == 0.0 and beat_lean("classical", None) == 0.0
+    assert 0.0 < beat_lean("classical", 72) < beat_lean("classical", 60) <= beat_lean("classical", 40) <= 0.5
+    assert beat_lean("jazz", 40) == 0.0
+    six_eight = request_style(GenerationRequest(style="classical", duration=10.0, tempo=50, time_signature="6/8"))
+    assert six_eight.beat_lean == 0.0                      # a compound meter leans by its own pulses
+    assert request_style(GenerationRequest(style="classical", duration=10.0, tempo=60)).beat_lean == 0.4
+
+
+def test_slow_classical_broken_chords_are_lighter_between_their_beats() -> None:
+    # the same notes at 60 and at 96 (the plan's bars differ with the tempo, so compare the ratio
+    # of between-beat to on-beat velocity within each track)
+    def ratio(tempo: int) -> float:
+        track = generate(GenerationRequest(style="classical", duration=40.0, tempo=tempo, seed=5), MarkovMelodist())
+        notes = track.score.track("harmony").notes
+        on = [n.velocity for n in notes if abs(n.start - round(n.start)) < 0.03]
+        off = [n.velocity for n in notes if abs(n.start - round(n.start)) >= 0.03]
+        return sum(off) / len(off) / (sum(on) / len(on))
+    assert ratio(60) < 0.75 * ratio(96)

@@ -205,7 +205,8 @@ def compose(plan: SongPlan, style: StyleSpec, melodist: Melodist, *, rng: np.ran
                               jitter_beats=JITTER_S[part.role] / spb, beats_per_bar=plan.beats_per_bar,
                               accent_depth=0.25 if part.role in ("melody", "harmony") else 0.0,
                               end_limit=end_beat, pulse=style.pulse,
-                              pulse_lean=style.pulse_lean if part.role == "melody" else 0.0)
+                              pulse_lean=style.pulse_lean if part.role == "melody" else 0.0,
+                              beat_lean=style.beat_lean if part.role in ("melody", "harmony") else 0.0)
             felt += [replace(n, length=min(n.length, end_beat - n.start)) for n in kept if n.start < end_beat - 0.01]
             felt.sort(key=lambda n: (n.start, n.pitch))
             tracks.append(Track(name=name, instrument=take_instrument, role=part.role, notes=felt, pan=pan,

@@ -63,12 +63,13 @@ def accent(beat: float, beats_per_bar: int, pulse: float = 1.0) -> float:
 
 def apply_feel(notes: list[Note], *, swing: float, rng: np.random.Generator, jitter_beats: float,
                beats_per_bar: int, accent_depth: float = 0.0, end_limit: float | None = None,
-               pulse: float = 1.0, pulse_lean: float = 0.0) -> list[Note]:
+               pulse: float = 1.0, pulse_lean: float = 0.0, beat_lean: float = 0.0) -> list[Note]:
     """Return new notes with swing, optional metric accents and seeded timing jitter.
 
     ``jitter_beats`` is the standard deviation of the timing offset; a note never moves
     before 0 and keeps at least 60% of its length. In a compound meter (``pulse`` not 1), a
-    note between the pulses is ``pulse_lean`` softer than the accents alone make it.
+    note between the pulses is ``pulse_lean`` softer than the accents alone make it; at a slow
+    tempo, a note between the beats is ``beat_lean`` softer (:mod:`aimusic.tempo_feel`).
     """
     if not notes:
         return []
@@ -88,5 +89,7 @@ def apply_feel(notes: list[Note], *, swing: float, rng: np.random.Generator, jit
             velocity *= (1.0 - accent_depth) + accent_depth * accent(note.start, beats_per_bar, pulse)
         if pulse_lean and pulse != 1.0 and not on_pulse(note.start, pulse):
             velocity *= 1.0 - pulse_lean
+        if beat_lean and not on_pulse(note.start, 1.0):
+            velocity *= 1.0 - beat_lean
         out.append(Note(start, length, note.pitch, clamp(velocity, 0.05, 1.0)))
     return out
