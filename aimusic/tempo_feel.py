@@ -7,6 +7,7 @@ at 180); up-tempo players put the time on every beat, the drummer feathering the
 all four, the comper playing short hits on the beats (and a calm or driving jazz groove keeps
 its ride even and its kick on the beats too). Rock at 150 and faster: the groove whose open
 hat accents every other beat (heard at half its tempo at 160) strikes every beat alike.
+Classical at 120 and faster: the broken chords' figure stops leaning on every other beat.
 :func:`style_at_tempo` swaps those in by name, whichever the style, its meter or an energy chose.
 
 At a slow tempo the opposite happens: classical at 60, its melody and broken chords running in
@@ -22,7 +23,7 @@ from typing import Mapping
 
 from .styles import StyleSpec
 
-FAST_FROM: Mapping[str, int] = MappingProxyType({"jazz": 160, "rock": 150})
+FAST_FROM: Mapping[str, int] = MappingProxyType({"jazz": 160, "rock": 150, "classical": 120})
 # style -> {groove: its up-tempo version}: the style's own grooves and those an energy swaps in.
 FAST_GROOVES: Mapping[str, Mapping[str, str]] = MappingProxyType({
     "jazz": MappingProxyType({"jazz_ride": "jazz_fast", "jazz_ride_kick": "jazz_fast_kick",
@@ -30,7 +31,8 @@ FAST_GROOVES: Mapping[str, Mapping[str, str]] = MappingProxyType({
     "rock": MappingProxyType({"rock_four": "rock_four_fast"}),
 })
 FAST_PATTERNS: Mapping[str, Mapping[str, str]] = MappingProxyType(
-    {"jazz": MappingProxyType({"comp_swing": "comp_swing_fast"})})
+    {"jazz": MappingProxyType({"comp_swing": "comp_swing_fast"}),
+     "classical": MappingProxyType({"arpeggio": "arpeggio_fast"})})
 SLOW_BELOW: Mapping[str, int] = MappingProxyType({"classical": 84})
 LEAN_AT_60 = 0.4       # the lean at 60 beats a minute, rising in proportion below the threshold ...
 MAX_LEAN = 0.5         # ... up to this

@@ -97,3 +97,19 @@ def test_slow_classical_broken_chords_are_lighter_between_their_beats() -> None:
         off = [n.velocity for n in notes if abs(n.start - round(n.start)) >= 0.03]
         return sum(off) / len(off) / (sum(on) / len(on))
     assert ratio(60) < 0.75 * ratio(96)
+
+
+def test_fast_classical_strikes_every_beat_of_its_broken_chords_alike() -> None:
+    at = FAST_FROM["classical"]
+    assert _harmony_pattern(GenerationRequest(style="classical", duration=10.0, tempo=at - 1)) == "arpeggio"
+    assert _harmony_pattern(GenerationRequest(style="classical", duration=10.0, tempo=at)) == "arpeggio_fast"
+    calm = GenerationRequest(style="classical", duration=10.0, tempo=at, energy=0.05)
+    assert _harmony_pattern(calm) == "arpeggio_quarters"     # an energy's figure stays
+
+    def lean(tempo: int) -> float:          # on-beat velocity at a figure's start over the other beats'
+        track = generate(GenerationRequest(style="classical", duration=30.0, tempo=tempo, seed=5), MarkovMelodist())
+        beats = [n for n in track.score.track("harmony").notes if abs(n.start - round(n.start)) < 0.03]
+        starts = [n.velocity for n in beats if round(n.start) % 2 == 0]
+        others = [n.velocity for n in beats if round(n.start) % 2 == 1]
+        return (sum(starts) / len(starts)) / (sum(others) / len(others))
+    assert lean(at - 1) > 1.05 * lean(at)
