@@ -8,6 +8,8 @@ all four, the comper playing short hits on the beats (and a calm or driving jazz
 its ride even and its kick on the beats too). Rock at 150 and faster: the groove whose open
 hat accents every other beat (heard at half its tempo at 160) strikes every beat alike.
 Classical at 120 and faster: the broken chords' figure stops leaning on every other beat.
+Electronic at 144 and faster: the backbeat's clap or snare softer, or on two and four it
+outweighs the kick on every beat (heard at half, or at two thirds, on 3 seeds in 8 at 150).
 :func:`style_at_tempo` swaps those in by name, whichever the style, its meter or an energy chose.
 
 At a slow tempo the opposite happens: classical at 60, its melody and broken chords running in
@@ -23,12 +25,14 @@ from typing import Mapping
 
 from .styles import StyleSpec
 
-FAST_FROM: Mapping[str, int] = MappingProxyType({"jazz": 160, "rock": 150, "classical": 120})
+FAST_FROM: Mapping[str, int] = MappingProxyType({"jazz": 160, "rock": 150, "classical": 120, "electronic": 144})
 # style -> {groove: its up-tempo version}: the style's own grooves and those an energy swaps in.
 FAST_GROOVES: Mapping[str, Mapping[str, str]] = MappingProxyType({
     "jazz": MappingProxyType({"jazz_ride": "jazz_fast", "jazz_ride_kick": "jazz_fast_kick",
                               "jazz_drive": "jazz_drive_fast", "jazz_ride_quarters": "jazz_quarters_fast"}),
     "rock": MappingProxyType({"rock_four": "rock_four_fast"}),
+    "electronic": MappingProxyType({"four_on_floor": "four_on_floor_fast",
+                                    "four_on_floor_clap": "four_on_floor_clap_fast"}),
 })
 FAST_PATTERNS: Mapping[str, Mapping[str, str]] = MappingProxyType(
     {"jazz": MappingProxyType({"comp_swing": "comp_swing_fast"}),

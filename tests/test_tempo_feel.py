@@ -113,3 +113,15 @@ def test_fast_classical_strikes_every_beat_of_its_broken_chords_alike() -> None:
         others = [n.velocity for n in beats if round(n.start) % 2 == 1]
         return (sum(starts) / len(starts)) / (sum(others) / len(others))
     assert lean(at - 1) > 1.05 * lean(at)
+
+
+def test_fast_electronic_is_heard_at_its_tempo_with_a_softer_backbeat() -> None:
+    at = FAST_FROM["electronic"]
+    assert request_style(GenerationRequest(style="electronic", duration=10.0, tempo=at - 1)) == STYLES["electronic"]
+    assert request_style(GenerationRequest(style="electronic", duration=10.0, tempo=at)).grooves == \
+        ("four_on_floor_fast", "four_on_floor_clap_fast")
+    # before the softer backbeat, these three were heard at 75, 101 and 99
+    for seed in (1, 4, 7):
+        track = generate(GenerationRequest(style="electronic", duration=24.0, tempo=150, seed=seed), MarkovMelodist())
+        heard = estimate_tempo(track.audio, sr=track.sample_rate)
+        assert abs(heard - 150) <= 0.04 * 150, f"seed {seed} heard at {heard:.1f}"

@@ -35,6 +35,11 @@ GROOVES: dict[str, dict[int, str]] = {
                       SNARE: "....x.......x..."},
     "four_on_floor_clap": {KICK: "x...x...x...x...", OPEN_HAT: "..o...o...o...o.",
                            CLOSED_HAT: "gggggggggggggggg", CLAP: "....x.......x..."},
+    # ... up-tempo (aimusic.tempo_feel): the backbeat softer, or it outweighs the kick on every beat
+    "four_on_floor_fast": {KICK: "x...x...x...x...", OPEN_HAT: "..o...o...o...o.", CLOSED_HAT: "g.g.g.g.g.g.g.g.",
+                           SNARE: "....o.......o..."},
+    "four_on_floor_clap_fast": {KICK: "x...x...x...x...", OPEN_HAT: "..o...o...o...o.",
+                                CLOSED_HAT: "gggggggggggggggg", CLAP: "....o.......o..."},
     # Driving (and sparse) variants an asked energy plays (aimusic.compose.energy_patterns).
     "rock_drive": {CLOSED_HAT: "xoxoxoxoxoxoxoxo", SNARE: "....x..g....x.g.", KICK: "x.x...x.x.x....."},
     "rock_drive_ride": {RIDE: "x.o.x.o.x.o.x.o.", CLOSED_HAT: "..o...o...o...o.", SNARE: "....x..g....x.gg",
