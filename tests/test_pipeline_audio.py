@@ -45,8 +45,9 @@ def test_length_rate_and_peak(style: str, duration: float) -> None:
 # Tempi inside each rhythmic style's range, and classical's running eighths at slow and moderate
 # tempi; the tracker must hear them within 4% (a doubled or halved tempo is a miss). The blues is
 # heard both as a slow 12/8 and a shuffle.
-TEMPO_CASES = [(s, t) for s, tempi in {"classical": (60, 72, 96, 140), "jazz": (100, 140, 160, 180), "rock": (100, 125, 160),
-                                        "blues": (62, 70, 95, 120), "electronic": (115, 128, 142, 150)}.items()
+TEMPO_CASES = [(s, t) for s, tempi in {"classical": (60, 72, 96, 140), "jazz": (100, 140, 160, 180),
+                                        "rock": (100, 125, 160), "blues": (62, 70, 95, 120),
+                                        "electronic": (115, 128, 142, 150)}.items()
                for t in tempi]
 
 

@@ -264,7 +264,8 @@ def stabs(spans: tuple[ChordSpan, ...], *, register: tuple[int, int], beats_per_
 
 HARMONY_PATTERNS: dict[str, PatternFn] = {
     "sustained": sustained, "sustained_high": sustained_high, "arpeggio": arpeggio, "arpeggio_fast": arpeggio_fast,
-    "comp_swing": comp_swing, "comp_swing_fast": comp_swing_fast, "comp_shuffle": comp_shuffle, "comp_triplet": comp_triplet,
+    "comp_swing": comp_swing, "comp_swing_fast": comp_swing_fast, "comp_shuffle": comp_shuffle,
+    "comp_triplet": comp_triplet,
     "power_chords": power_chords,
     "stabs": stabs,
 }
