@@ -3,6 +3,6 @@ from __future__ import annotations
 
 from .kernels import pin_kernels as _pin_kernels
 
-__version__ = "1.4.0"
+__version__ = "1.4.1"
 
 _pin_kernels()   # before anything imports NumPy: the same bytes on every x86-64 machine

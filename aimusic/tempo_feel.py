@@ -32,7 +32,8 @@ FAST_GROOVES: Mapping[str, Mapping[str, str]] = MappingProxyType({
                               "jazz_drive": "jazz_drive_fast", "jazz_ride_quarters": "jazz_quarters_fast"}),
     "rock": MappingProxyType({"rock_four": "rock_four_fast"}),
     "electronic": MappingProxyType({"four_on_floor": "four_on_floor_fast",
-                                    "four_on_floor_clap": "four_on_floor_clap_fast"}),
+                                    "four_on_floor_clap": "four_on_floor_clap_fast",
+                                    "house_drive": "house_drive_fast"}),
 })
 FAST_PATTERNS: Mapping[str, Mapping[str, str]] = MappingProxyType(
     {"jazz": MappingProxyType({"comp_swing": "comp_swing_fast"}),

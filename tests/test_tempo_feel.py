@@ -125,3 +125,17 @@ def test_fast_electronic_is_heard_at_its_tempo_with_a_softer_backbeat() -> None:
         track = generate(GenerationRequest(style="electronic", duration=24.0, tempo=150, seed=seed), MarkovMelodist())
         heard = estimate_tempo(track.audio, sr=track.sample_rate)
         assert abs(heard - 150) <= 0.04 * 150, f"seed {seed} heard at {heard:.1f}"
+
+
+def test_fast_driving_electronic_is_heard_at_its_tempo() -> None:
+    at = FAST_FROM["electronic"]
+    assert request_style(GenerationRequest(style="electronic", duration=10.0, tempo=at - 1, energy=0.9)).grooves == \
+        ("house_drive",)
+    assert request_style(GenerationRequest(style="electronic", duration=10.0, tempo=at, energy=0.9)).grooves == \
+        ("house_drive_fast",)
+    # before the fast drive, these three were heard at 99 (with either melodist)
+    for seed in (2, 4, 6):
+        track = generate(GenerationRequest(style="electronic", duration=24.0, tempo=150, seed=seed, energy=0.9),
+                         MarkovMelodist())
+        heard = estimate_tempo(track.audio, sr=track.sample_rate)
+        assert abs(heard - 150) <= 0.04 * 150, f"seed {seed} heard at {heard:.1f}"

@@ -47,6 +47,11 @@ GROOVES: dict[str, dict[int, str]] = {
     "house_drive": {KICK: "x...x...x...x...", OPEN_HAT: "..o...o...o...o.", CLOSED_HAT: "oooooooooooooooo",
                     CLAP: "....x.......x...", SNARE: "...........g..g."},
     "house_sparse": {KICK: "x...x...x...x...", OPEN_HAT: "......o.......o."},
+    # ... the drive up-tempo (aimusic.tempo_feel): its full sixteenths and ghost snares blur the
+    # beat into dotted quarters, so the sixteenths are ghosts, the open hat drives the off-beats
+    # and the clap sits under the kick
+    "house_drive_fast": {KICK: "x...x...x...x...", OPEN_HAT: "..x...x...x...x.", CLOSED_HAT: "gggggggggggggggg",
+                         CLAP: "....o.......o..."},
     # up-tempo swing (aimusic.tempo_feel): the bass drum feathered on every beat, as the swing-era
     # drummers played it, the ride's skip note a ghost and the hat on two and four under it
     "jazz_fast": {RIDE: "x...x.g.x...x.g.", PEDAL_HAT: "....o.......o...", KICK: "o...o...o...o...",
