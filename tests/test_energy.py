@@ -54,3 +54,27 @@ def test_a_quieter_bridge_and_a_build_up_around_the_asked_level() -> None:
     first_b = next(s for s in body if s.kind == "B")
     first_a = next(s for s in body if s.kind == "A")
     assert first_b.energy < first_a.energy < body[-1].energy
+
+
+def test_a_calm_backbeat_track_plays_its_groove_softly_and_is_heard_at_its_tempo() -> None:
+    from aimusic.analysis import estimate_tempo
+    from aimusic.compose.markov import MarkovMelodist
+    from aimusic.score import KICK, SNARE
+
+    # every section quiet: after the intro the kick and the backbeat play, where hats alone kept time
+    plan, score, _ = compose_piece(GenerationRequest(style="rock", duration=24.0, tempo=160, seed=1, energy=0.15),
+                                   MarkovMelodist())
+    first = plan.sections[1]
+    bpb = plan.beats_per_bar
+    inside = [n for n in score.track("drums").notes
+              if first.start_bar * bpb <= n.start < (first.end_bar - 1) * bpb]   # its last bar may fill
+    assert all(s.energy < 0.5 for s in plan.sections)
+    assert sum(n.pitch == KICK for n in inside) >= first.n_bars - 1
+    assert sum(n.pitch == SNARE and round(n.start) % 2 == 1 for n in inside) >= first.n_bars - 1
+    # before, with the hats alone, these were heard at half their tempo
+    for tempo, seeds in ((160, (1, 6, 8)), (120, (1, 4, 8))):
+        for seed in seeds:
+            track = generate(GenerationRequest(style="rock", duration=24.0, tempo=tempo, seed=seed, energy=0.15),
+                             MarkovMelodist())
+            heard = estimate_tempo(track.audio, sr=track.sample_rate)
+            assert abs(heard - tempo) <= 0.04 * tempo, f"seed {seed} at {tempo} heard at {heard:.1f}"

@@ -83,6 +83,7 @@ GROOVES: dict[str, dict[int, str]] = {
 
 # What a low-energy bar keeps: timekeeping only, for intros and breakdowns.
 _TIMEKEEPERS = {CLOSED_HAT, OPEN_HAT, PEDAL_HAT, RIDE, SIDE_STICK, CLAP}
+LOW_SECTION = 0.5   # a section below this energy is a quiet one
 
 
 def _bar(pattern: dict[int, str], origin: float, steps_per_beat: int, scale: float,
@@ -125,11 +126,19 @@ def _build_up(origin: float, beats_per_bar: int, rng: np.random.Generator) -> li
 
 def write_drums(groove: str, sections: tuple[Section, ...], *, beats_per_bar: int,
                 rng: np.random.Generator) -> list[Note]:
-    """The whole drum part: groove bars scaled by section energy, crashes, fills, ending hit."""
+    """The whole drum part: groove bars scaled by section energy, crashes, fills, ending hit.
+
+    A quiet section keeps time only (its kick and snare rest), a contrast with the louder
+    ones around it. When every section is quiet (a calm energy asked for) there is no louder
+    one, and a backbeat groove's hats alone for a whole track are heard at half or a quarter of
+    its tempo: there the quiet sections of a groove with a snare play it whole, softly (the intro
+    still keeps time only; a groove without one keeps time with its hats and cymbals already).
+    """
     pattern = GROOVES[groove]
     steps_per_beat = len(next(iter(pattern.values()))) // beats_per_bar   # a row is one bar
     toms = groove.startswith(("rock", "shuffle"))
     notes: list[Note] = []
+    calm = SNARE in pattern and all(s.energy < LOW_SECTION for s in sections if s.kind not in ("intro", "ending"))
     for i, sec in enumerate(sections):
         nxt = sections[i + 1] if i + 1 < len(sections) else None
         for b in range(sec.n_bars):
@@ -138,13 +147,13 @@ def write_drums(groove: str, sections: tuple[Section, ...], *, beats_per_bar: in
             if sec.kind == "ending" and last_bar:
                 notes += [Note(origin, 0.5, KICK, 0.95), Note(origin, 2.0, CRASH, 0.8)]
                 continue
-            low_energy = sec.kind == "intro" or sec.energy < 0.5
-            keep = _TIMEKEEPERS if low_energy else None
+            low_energy = sec.kind == "intro" or sec.energy < LOW_SECTION
+            keep = _TIMEKEEPERS if sec.kind == "intro" or (low_energy and not calm) else None
             bar = _bar(pattern, origin, steps_per_beat, 0.7 + 0.3 * sec.energy, rng, keep)
             if b == 0 and sec.kind != "intro" and i > 0:
                 bar.append(Note(origin, 2.0, CRASH, 0.75 + 0.2 * sec.energy))
             if last_bar and nxt is not None and nxt.kind != "ending":
-                if sec.energy < 0.5 and sec.n_bars >= 2:
+                if sec.energy < LOW_SECTION and sec.n_bars >= 2:
                     bar += _build_up(origin, beats_per_bar, rng)
                 elif not low_energy or sec.kind == "intro":
                     fill_beats = 1.0 if rng.random() < 0.6 else 2.0
