@@ -4,10 +4,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from aimusic.analysis import onset_rate
+from aimusic.analysis import estimate_tempo, onset_rate
+from aimusic.compose.drums import LOW_SECTION
+from aimusic.compose.markov import MarkovMelodist
 from aimusic.config import DEFAULT_MODEL_PATH
 from aimusic.model.melodist import load_model_melodist
 from aimusic.pipeline import GenerationRequest, compose_piece, generate
+from aimusic.score import KICK, SNARE
 
 MODEL = load_model_melodist(DEFAULT_MODEL_PATH)
 LEVELS = (0.1, 0.5, 0.9)
@@ -57,10 +60,6 @@ def test_a_quieter_bridge_and_a_build_up_around_the_asked_level() -> None:
 
 
 def test_a_calm_backbeat_track_plays_its_groove_softly_and_is_heard_at_its_tempo() -> None:
-    from aimusic.analysis import estimate_tempo
-    from aimusic.compose.markov import MarkovMelodist
-    from aimusic.score import KICK, SNARE
-
     # every section quiet: after the intro the kick and the backbeat play, where hats alone kept time
     plan, score, _ = compose_piece(GenerationRequest(style="rock", duration=24.0, tempo=160, seed=1, energy=0.15),
                                    MarkovMelodist())
@@ -68,7 +67,7 @@ def test_a_calm_backbeat_track_plays_its_groove_softly_and_is_heard_at_its_tempo
     bpb = plan.beats_per_bar
     inside = [n for n in score.track("drums").notes
               if first.start_bar * bpb <= n.start < (first.end_bar - 1) * bpb]   # its last bar may fill
-    assert all(s.energy < 0.5 for s in plan.sections)
+    assert all(s.energy < LOW_SECTION for s in plan.sections)
     assert sum(n.pitch == KICK for n in inside) >= first.n_bars - 1
     assert sum(n.pitch == SNARE and round(n.start) % 2 == 1 for n in inside) >= first.n_bars - 1
     # before, with the hats alone, these were heard at half their tempo

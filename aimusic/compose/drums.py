@@ -148,7 +148,7 @@ def write_drums(groove: str, sections: tuple[Section, ...], *, beats_per_bar: in
                 notes += [Note(origin, 0.5, KICK, 0.95), Note(origin, 2.0, CRASH, 0.8)]
                 continue
             low_energy = sec.kind == "intro" or sec.energy < LOW_SECTION
-            keep = _TIMEKEEPERS if sec.kind == "intro" or (low_energy and not calm) else None
+            keep = _TIMEKEEPERS if low_energy and (sec.kind == "intro" or not calm) else None
             bar = _bar(pattern, origin, steps_per_beat, 0.7 + 0.3 * sec.energy, rng, keep)
             if b == 0 and sec.kind != "intro" and i > 0:
                 bar.append(Note(origin, 2.0, CRASH, 0.75 + 0.2 * sec.energy))
