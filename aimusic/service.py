@@ -303,23 +303,10 @@ class TrackService:
         t0 = time.perf_counter()
         try:
             with self.slots.acquire(wait_s=wait_s):
-                asked = dataclasses.replace(to_pipeline_request(params), variation=variation)
-                track = generate(asked, info.melodist, progress=progress)
-                track_id = track_id or new_track_id()
-                filename = f"{params.style}_{track_id}.wav"
-                stored = self.store.write(filename, lambda handle: encode_wav(handle, track.audio,
-                                                                              sr=track.sample_rate))
-                try:   # the asked format and the stems, when asked, are made now too (files before rows)
-                    extra = TrackFiles(self).at_generation(
-                        track, style=params.style, track_id=track_id, fmt=getattr(params, "format", "wav"),
-                        stems=bool(getattr(params, "stems", False)), request=request)
-                except BaseException:
-                    self.store.delete(stored.name)
-                    raise
-                elapsed_ms = (time.perf_counter() - t0) * 1e3
-                record = self._record(track, params, owner=owner, request=request, track_id=track_id,
-                                      stored=stored, elapsed_ms=elapsed_ms, extra=tuple(extra),
-                                      lineage=variation_summary(variation, original), recorder=recorder)
+                # the track's audio is let go inside the slot, so the heap its release hands back has it
+                record, summary = self._generate_and_record(
+                    params, info.melodist, owner=owner, request=request, track_id=track_id, progress=progress,
+                    variation=variation, original=original, recorder=recorder, t0=t0)
         except Overloaded as exc:
             raise Unavailable(f"server busy: {exc}", retry_after=5) from None
         except StoreError as exc:
@@ -331,9 +318,37 @@ class TrackService:
             raise Unavailable(f"output folder is not writable: {exc.strerror or exc}", retry_after=60) from None
         self._out_of_room = None
         self.prune()
-        log.info("generated %s (%.1f s of %s, seed %d) in %.0f ms %s", filename, track.duration_s, params.style,
-                 track.seed, elapsed_ms, {k: round(v) for k, v in track.timings_ms.items()})
+        log.info("generated %s", summary)
         return record
+
+    def _generate_and_record(self, params: Any, melodist: Any, *, owner: int | None, request: dict[str, Any],
+                             track_id: str | None, progress: Callable[[float], None] | None,
+                             variation: Variation | None, original: str | None,
+                             recorder: Callable[[library.TrackInfo], None] | None,
+                             t0: float) -> tuple[library.TrackInfo, str]:
+        """Compose, render, store and record one track: its record and a line for the log.
+
+        Nothing of the rendered track outlives this call but the files and the record.
+        """
+        asked = dataclasses.replace(to_pipeline_request(params), variation=variation)
+        track = generate(asked, melodist, progress=progress)
+        track_id = track_id or new_track_id()
+        filename = f"{params.style}_{track_id}.wav"
+        stored = self.store.write(filename, lambda handle: encode_wav(handle, track.audio, sr=track.sample_rate))
+        try:   # the asked format and the stems, when asked, are made now too (files before rows)
+            extra = TrackFiles(self).at_generation(
+                track, style=params.style, track_id=track_id, fmt=getattr(params, "format", "wav"),
+                stems=bool(getattr(params, "stems", False)), request=request)
+        except BaseException:
+            self.store.delete(stored.name)
+            raise
+        elapsed_ms = (time.perf_counter() - t0) * 1e3
+        record = self._record(track, params, owner=owner, request=request, track_id=track_id, stored=stored,
+                              elapsed_ms=elapsed_ms, extra=tuple(extra),
+                              lineage=variation_summary(variation, original), recorder=recorder)
+        summary = (f"{filename} ({track.duration_s:.1f} s of {params.style}, seed {track.seed}) in {elapsed_ms:.0f} ms "
+                   f"{ {k: round(v) for k, v in track.timings_ms.items()} }")
+        return record, summary
 
     def _record(self, track: GeneratedTrack, params: Any, *, owner: int | None, request: dict[str, Any],
                 track_id: str, stored: Any, elapsed_ms: float, extra: tuple[library.FileInfo, ...] = (),
