@@ -25,6 +25,7 @@ from typing import Any, Callable
 
 from . import __version__, library
 from .audio_io import encode_wav
+from .compose.melody_context import Melodist
 from .compose.variation import Variation
 from .config import SAMPLE_RATE, Settings
 from .melodists import MelodistInfo, load_melodist
@@ -321,7 +322,7 @@ class TrackService:
         log.info("generated %s", summary)
         return record
 
-    def _generate_and_record(self, params: Any, melodist: Any, *, owner: int | None, request: dict[str, Any],
+    def _generate_and_record(self, params: Any, melodist: Melodist, *, owner: int | None, request: dict[str, Any],
                              track_id: str | None, progress: Callable[[float], None] | None,
                              variation: Variation | None, original: str | None,
                              recorder: Callable[[library.TrackInfo], None] | None,
