@@ -25,7 +25,6 @@ from .sends import send_boards
 from .score import KICK, Score
 from .styles import MixSpec, PartSpec, StyleSpec
 from .synth.levels import stem_level_db
-from .synth.notes import LONG_RENDER_S, NOTE_CACHE
 from .synth.render import track_streams
 
 REFERENCE_DB = -20.0    # RMS (of the sounding part) every stem is normalised to
@@ -200,11 +199,10 @@ def render_mix(score: Score, style: StyleSpec, *, sr: int, n_samples: int,
     notes, then hands the mixer one chunk at a time; only the stereo output is full length.
     ``progress`` is told the fraction of the piece rendered after each chunk.
     """
-    with NOTE_CACHE.making_room(n_samples > LONG_RENDER_S * sr):
-        with (ThreadPoolExecutor(max_workers=1, thread_name_prefix="mix-strips") if spare_core()
-              else nullcontext()) as helper:
-            return mix_sources(track_streams(score, sr=sr, n_samples=n_samples, helper=helper), score, style,
-                               sr=sr, n_samples=n_samples, progress=progress, helper=helper)
+    with (ThreadPoolExecutor(max_workers=1, thread_name_prefix="mix-strips") if spare_core()
+          else nullcontext()) as helper:
+        return mix_sources(track_streams(score, sr=sr, n_samples=n_samples, helper=helper), score, style,
+                           sr=sr, n_samples=n_samples, progress=progress, helper=helper)
 
 
 def strip_chunk(strip: "_Strip", m: int, duck: np.ndarray | None, *, sr: int) -> tuple[np.ndarray, np.ndarray]:

@@ -26,7 +26,6 @@ from .score import Score
 from .sends import send_boards
 from .styles import StyleSpec
 from .synth.levels import stem_level_db
-from .synth.notes import LONG_RENDER_S, NOTE_CACHE
 from .synth.render import track_streams
 
 GAIN_BLOCK = 64            # samples per block of the measured master gain
@@ -154,9 +153,8 @@ def render_part_stems(score: Score, style: StyleSpec, mix: np.ndarray, *, sr: in
     cut = loop_cut(score, loop_beats, sr=sr) if loop_beats is not None else None
     rendered = score if cut is None else tile_score(score, cut.copies, loop_beats, offset=cut.offset)
     length = n if cut is None else cut.total
-    with NOTE_CACHE.making_room(length > LONG_RENDER_S * sr):
-        sources = track_streams(rendered, sr=sr, n_samples=length)
-        parts = _render_parts(sources, rendered, style, sr=sr, n=length, folder=folder)
+    sources = track_streams(rendered, sr=sr, n_samples=length)
+    parts = _render_parts(sources, rendered, style, sr=sr, n=length, folder=folder)
     del sources
     if cut is not None:
         parts = {role: close_loop(stem, cut) for role, stem in parts.items()}

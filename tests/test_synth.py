@@ -400,20 +400,6 @@ def test_notes_of_one_pitch_and_velocity_are_cut_from_one_tone():
     assert made[0].shape[0] > made[1].shape[0]
 
 
-def test_note_cache_makes_room_while_a_long_render_runs():
-    cache = NoteCache(max_bytes=40_000, long_max_bytes=10_000)
-    for k in range(8):
-        cache.put(("x", k), np.zeros(1000, dtype=np.float32))
-    assert cache.bytes == 32_000
-    with cache.making_room(True):
-        assert cache.bytes <= 10_000
-        cache.put(("y", 0), np.zeros(1000, dtype=np.float32))
-        assert cache.bytes <= 10_000 and cache.get(("y", 0)) is not None
-    for k in range(8):
-        cache.put(("z", k), np.zeros(1000, dtype=np.float32))
-    assert 10_000 < cache.bytes <= 40_000                      # the full budget again
-
-
 @pytest.mark.parametrize("name", sorted(TIMBRES))
 def test_a_tone_rendered_longer_starts_as_the_shorter_one_to_the_bit(name):
     # what lets one tone serve every held length, and the bytes not depend on which was kept

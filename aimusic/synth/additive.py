@@ -24,7 +24,7 @@ BLOCK = 128            # samples per block of the factorised sum
 SEGMENT = 32           # blocks per matrix product (4096 samples): every product has the same shape
 NYQUIST_MARGIN = 0.96  # keep partials below this share of Nyquist (room for vibrato/detune)
 SILENCE_LN = 9.2       # a partial decayed by exp(-9.2) (-80 dB) is no longer computed
-BASIS_CACHE_MB = 4     # per-block bases of partial sets kept per process (~1 KB a partial; 4 MB: 0.4 ms more a track than 8)
+BASIS_CACHE_MB = 4     # per-block bases of partial sets kept per process (~1 KB a partial)
 
 
 def audible_partials(freqs: np.ndarray, *, sr: int, margin: float = NYQUIST_MARGIN) -> np.ndarray:

@@ -14,8 +14,6 @@ from __future__ import annotations
 import threading
 import zlib
 from collections import OrderedDict
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import numpy as np
 
@@ -37,8 +35,6 @@ HOLD_QUANTUM_S = 0.005     # held lengths rounded to 5 ms for the note cache
 # requests a render synthesized 124 tones at 8 MB, 124 at 2 MB and 106 at 64 MB: a bigger store
 # buys no time, and every worker's RSS carries it.
 NOTE_CACHE_MB = 2
-LONG_RENDER_CACHE_MB = 2   # ... while a long render is running (its output needs the room)
-LONG_RENDER_S = 60.0       # a render longer than this is long
 RENDER_NOTES_MB = 48       # note tones kept within one render for their later notes
 DRUM_CACHE_MB = 32         # drum hits kept across renders (per process); one render plays 3-6 MB of them
 
@@ -57,15 +53,13 @@ class NoteCache:
     """Note tones by :func:`tone_key` (instrument, pitch, velocity bucket, mute, rate), LRU by bytes.
 
     A tone is a pure function of its key (and a longer one starts as a shorter one), so keeping
-    it across renders changes no output, only the time: a worker that has played a style
-    before has most of its tones already. Thread-safe; arrays are stored read-only.
+    it across renders changes no output, only the time (a request played again finds its
+    tones). Thread-safe; arrays are stored read-only.
     :data:`DRUM_CACHE` is one too, of drum hits.
     """
 
-    def __init__(self, max_bytes: int, long_max_bytes: int | None = None) -> None:
+    def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
-        self.long_max_bytes = max_bytes if long_max_bytes is None else long_max_bytes
-        self._long = 0
         self.bytes = 0
         self._items: OrderedDict[tuple, Kept] = OrderedDict()
         self._lock = threading.Lock()
@@ -102,25 +96,9 @@ class NoteCache:
             self._evict()
 
     def _evict(self) -> None:
-        limit = min(self.max_bytes, self.long_max_bytes) if self._long else self.max_bytes
-        while self.bytes > limit:
+        while self.bytes > self.max_bytes:
             _, old = self._items.popitem(last=False)
             self.bytes -= kept_bytes(old)
-
-    @contextmanager
-    def making_room(self, long: bool) -> Iterator[None]:
-        """While a ``long`` render runs, keep at most ``long_max_bytes`` (its output is large)."""
-        if not long:
-            yield
-            return
-        with self._lock:
-            self._long += 1
-            self._evict()
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._long -= 1
 
     def clear(self) -> None:
         """Forget every note (benchmarks measure cold renders with this)."""
@@ -129,7 +107,7 @@ class NoteCache:
             self.bytes = 0
 
 
-NOTE_CACHE = NoteCache(max_bytes=NOTE_CACHE_MB << 20, long_max_bytes=LONG_RENDER_CACHE_MB << 20)
+NOTE_CACHE = NoteCache(max_bytes=NOTE_CACHE_MB << 20)
 DRUM_CACHE = NoteCache(max_bytes=DRUM_CACHE_MB << 20)
 
 
