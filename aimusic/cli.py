@@ -93,7 +93,7 @@ def run_generate(argv: list[str], settings: Settings | None = None) -> int:
     from .audio_io import write_wav
     from .melodists import load_melodist
     from .pipeline import generate
-    from .service import new_track_id, plan_summary, to_pipeline_request
+    from .track_record import new_track_id, plan_summary, to_pipeline_request
     from .web import configure_logging
 
     args = build_parser().parse_args(argv)
@@ -207,7 +207,7 @@ def run_batch(argv: list[str], settings: Settings | None = None) -> int:
     from .audio_io import write_wav
     from .melodists import load_melodist
     from .pipeline import generate, resolve_seed
-    from .service import to_pipeline_request
+    from .track_record import to_pipeline_request
 
     parser = build_parser()
     parser.prog = "ai_music_system.py batch"

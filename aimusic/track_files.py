@@ -37,6 +37,7 @@ from .compose.variation import Variation
 from .pipeline import GenerationRequest, compose_piece
 from .stems import render_part_stems
 from .styles import get_style
+from .track_record import to_pipeline_request
 
 log = logging.getLogger("aimusic.files")
 
@@ -93,7 +94,6 @@ def stored_request(info: library.TrackInfo) -> GenerationRequest:
     The stored request is validated again by the API's own model (with the widest duration
     limit, so a track made before ``MAX_DURATION`` was lowered can still be remade).
     """
-    from .service import to_pipeline_request
     from .web.schemas import GenerateRequest
 
     return dataclasses.replace(to_pipeline_request(GenerateRequest.model_validate(info.request)), seed=info.seed,
