@@ -49,11 +49,14 @@ def _post(port: int, payload: dict) -> tuple[int, float]:
     return status, time.perf_counter() - t0
 
 
-def _worker_rss_mb(master: int) -> list[float]:
-    """Resident memory of each child process of ``master`` (the gunicorn workers), in MB."""
+def _worker_rss_mb(master: int, field: str = "VmRSS") -> list[float]:
+    """Resident memory of each child process of ``master`` (the gunicorn workers), in MB.
+
+    ``field`` "VmHWM" gives each worker's peak resident memory since it was forked instead.
+    """
     from soak import children, proc_status   # bench/soak.py reads /proc for its memory samples
 
-    return [proc_status(pid).get("VmRSS", 0) / 1024 for pid in children(master)]
+    return [proc_status(pid).get(field, 0) / 1024 for pid in children(master)]
 
 
 def _sustained(port: int, clients: int, seconds: float, duration: float) -> list[tuple[int, float]]:
@@ -106,10 +109,12 @@ def _load_once(root: Path, args: argparse.Namespace) -> dict:
             wall = time.perf_counter() - t0
             time.sleep(args.settle)
             rss_rest = _worker_rss_mb(proc.pid)
+            rss_peak = _worker_rss_mb(proc.pid, "VmHWM")
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=60)
-    return {"results": results, "wall": wall, "rss_start": rss_start, "rss_rest": rss_rest}
+    return {"results": results, "wall": wall, "rss_start": rss_start, "rss_rest": rss_rest,
+            "rss_peak": rss_peak}
 
 
 def _report(run: dict, args: argparse.Namespace) -> float:
@@ -125,7 +130,8 @@ def _report(run: dict, args: argparse.Namespace) -> float:
     print(f"- wall time {wall:.1f} s, {ok.size / wall:.2f} tracks/s, {ok.size * args.duration / wall:.1f} s of audio "
           "per second")
     print(f"- worker RSS after the start: {', '.join(f'{r:.0f}' for r in run['rss_start'])} MB; at rest after the "
-          f"load: {', '.join(f'{r:.0f}' for r in run['rss_rest'])} MB")
+          f"load: {', '.join(f'{r:.0f}' for r in run['rss_rest'])} MB; peak: "
+          f"{', '.join(f'{r:.0f}' for r in run['rss_peak'])} MB")
     return ok.size / wall
 
 

@@ -65,12 +65,12 @@ HEAVY = {"generate", "midi", "score", "stems", "range_audio"}   # may take a gen
 # -- /proc ---------------------------------------------------------------------------------------
 
 def proc_status(pid: int) -> dict[str, int]:
-    """VmRSS, RssAnon, RssFile, RssShmem of ``pid`` in kB (empty if it is gone)."""
+    """VmRSS, VmHWM (the peak), RssAnon, RssFile, RssShmem of ``pid`` in kB (empty if it is gone)."""
     out: dict[str, int] = {}
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             name, _, value = line.partition(":")
-            if name in ("VmRSS", "RssAnon", "RssFile", "RssShmem"):
+            if name in ("VmRSS", "VmHWM", "RssAnon", "RssFile", "RssShmem"):
                 out[name] = int(value.split()[0])
     except OSError:
         return {}
