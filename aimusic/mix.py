@@ -31,7 +31,13 @@ REFERENCE_DB = -20.0    # RMS (of the sounding part) every stem is normalised to
 DUCKED_ROLES = ("pad", "bass")   # what the kick pushes down when MixSpec.sidechain_duck > 0
 DC_CUTOFF_HZ = 25.0
 CHUNK_S = 4.0           # the mix streams in chunks this long
-TRIM_EVERY = 8          # chunks between returns of freed heap memory to the OS
+TRIM_EVERY = 8          # chunks between returns of freed heap memory to the OS, in a long render
+# A render shorter than this hands no memory back while it runs: its freed chunk buffers are
+# reused by its own next stages (a trim would give back pages faulted in again at once, some
+# 5 % of a 30 s render's CPU), and the heap is trimmed when its generation's slot is released
+# (:mod:`aimusic.slots`). Longer renders trim as they go, or their peak would add the loop's
+# freed buffers to mastering's.
+TRIM_WITHIN_FROM_S = 60.0
 BUS_DB = -18.0          # RMS the summed mix is brought to before the glue compressor
 
 # Per-role cleanup: (high-pass Hz or 0, compressor threshold dB re. REFERENCE_DB, ratio or 0).
@@ -251,6 +257,7 @@ def mix_sources(sources: dict[str, StemSource], score: Score, style: StyleSpec, 
     delay_board, reverb_board = send_boards(spec, score)
     step = int(CHUNK_S * sr)
     scratch = np.empty(step, dtype=np.float32)
+    trim = release_free_memory if n >= TRIM_WITHIN_FROM_S * sr else (lambda: None)
 
     def mix_chunk(c0: int, m: int, chunks: list, duck: np.ndarray | None) -> tuple[dict[int, float], float]:
         """One chunk of every strip through its chain (or already through it), panned and sent, the buses, out.
@@ -334,13 +341,13 @@ def mix_sources(sources: dict[str, StemSource], score: Score, style: StyleSpec, 
                 was_near, near = near, balance(read_s, chain_s, buses_s)
             del chunks
             if (c0 // step) % TRIM_EVERY == TRIM_EVERY - 1:
-                release_free_memory()
+                trim()
         if pending is not None:
             pending.result()
         del strips, sources, pending
         # The streaming loop freed thousands of chunk-sized buffers the allocator keeps for reuse;
         # mastering allocates other sizes, and the peak would be the sum of both: start it from a low base.
-        release_free_memory()
+        trim()
         out = master_bus(out, spec, sr=sr, helper=helper)
         if spec.fade_in_s > 0:
             fade_in(out, sr=sr, seconds=spec.fade_in_s)

@@ -16,6 +16,7 @@ from .compose.melody_context import Melodist
 from .compose.planner import SongPlan, plan_song
 from .compose.variation import Variation, vary_score
 from .config import MAX_TEMPO, MIN_TEMPO, SAMPLE_RATE
+from .heap import release_free_memory
 from .loop import render_loop
 from .energy import style_at_energy
 from .tempo_feel import style_at_tempo
@@ -229,4 +230,5 @@ def warm_up_styles(melodist: Melodist, *, seconds: float = WARM_UP_SECONDS, samp
     for name in order:
         generate(GenerationRequest(style=name, duration=seconds, seed=0), melodist, sample_rate=sample_rate)
     collect_tables()
+    release_free_memory()   # the warm-up's buffers are freed: the forked workers need not carry them
     return (time.perf_counter() - t0) * 1e3

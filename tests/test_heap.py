@@ -105,3 +105,42 @@ def test_a_generations_audio_is_let_go_before_its_slot_hands_the_heap_back():
     at_release, after = map(int, out.split())
     # 15 s of stereo float32 is 5.3 MB: none of it may still be held when the heap is trimmed
     assert at_release - after < 1 << 20
+
+
+def _count_trims(monkeypatch, module) -> list[str]:
+    """Record each heap trim ``module`` asks for (the trim still runs)."""
+    calls: list[str] = []
+    hand_back = module.release_free_memory
+
+    def counted() -> None:
+        calls.append(module.__name__)
+        hand_back()
+    monkeypatch.setattr(module, "release_free_memory", counted)
+    return calls
+
+
+def test_a_short_generation_trims_the_heap_once_when_its_slot_is_released(tmp_path, monkeypatch):
+    import aimusic.mix as mix
+    import aimusic.slots as slots
+    from aimusic.config import Settings
+    from aimusic.web import create_app
+
+    calls = _count_trims(monkeypatch, mix)   # one list for both modules, in the order the trims ran
+    monkeypatch.setattr(slots, "release_free_memory", lambda: calls.append("aimusic.slots"))
+    app = create_app(Settings.from_env({}, output_dir=str(tmp_path), warm_up=False))
+    reply = app.test_client().post("/api/generate", json={"style": "jazz", "duration": 45, "seed": 2})
+    assert reply.status_code == 201, reply.data
+    # trimming inside the render would give back pages its next stage faults in again at once
+    assert calls == ["aimusic.slots"]
+
+
+def test_a_long_render_trims_the_heap_as_it_goes(monkeypatch, melodist_info):
+    import aimusic.mix as mix
+    from aimusic.pipeline import GenerationRequest, generate
+
+    calls = _count_trims(monkeypatch, mix)
+    request = GenerationRequest(style="ambient", duration=mix.TRIM_WITHIN_FROM_S + 8, seed=1)
+    track = generate(request, melodist_info.melodist)
+    assert track.audio.shape[0] >= mix.TRIM_WITHIN_FROM_S * track.sample_rate
+    # one trim per TRIM_EVERY chunks of the loop, one before the master bus
+    assert len(calls) >= 2
