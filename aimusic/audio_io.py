@@ -39,19 +39,23 @@ def to_pcm16(y: np.ndarray) -> np.ndarray:
 
     Computed in float64 (a float32 sample times 32767 is exact there, so the rounding is the
     only one), a block at a time in one reused buffer: a track's worth of float64
-    temporaries would cost more than the arithmetic.
+    temporaries would cost more than the arithmetic. Scaling before clipping to +-32767 gives
+    the same numbers as clipping to +-1 first (the product is monotonic, and exact for a
+    float32 sample), with one pass fewer; NaN is looked for once, over the whole input.
     """
     y = np.asarray(y)
     out = np.empty(y.shape, dtype=np.int16)
     flat_in, flat_out = y.reshape(-1), out.reshape(-1)
     work = np.empty(min(flat_in.size, PCM_BLOCK), dtype=np.float64)
+    scale = np.float64(PCM16_MAX)   # a float64 scalar: the product is taken in float64
+    any_nan = bool(np.isnan(flat_in).any()) if flat_in.dtype.kind in "fc" else False
     for b0 in range(0, flat_in.size, PCM_BLOCK):
         b1 = min(b0 + PCM_BLOCK, flat_in.size)
         t = work[: b1 - b0]
-        t[...] = flat_in[b0:b1]
-        np.nan_to_num(t, copy=False, nan=0.0, posinf=1.0, neginf=-1.0)
-        np.clip(t, -1.0, 1.0, out=t)
-        t *= PCM16_MAX
+        np.multiply(flat_in[b0:b1], scale, out=t)
+        if any_nan:
+            np.nan_to_num(t, copy=False, nan=0.0)
+        np.clip(t, -scale, scale, out=t)
         np.rint(t, out=t)
         flat_out[b0:b1] = t
     return out

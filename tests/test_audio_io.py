@@ -53,11 +53,14 @@ def test_failed_write_removes_its_temporary_file(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("nonfinite", [True, False])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("shape", [(100_003, 2), (70_001,), (3, 2)])
-def test_block_conversion_gives_the_samples_of_the_plain_formula(rng, shape):
-    y = (rng.standard_normal(shape) * 0.6).astype(np.float32)
+def test_block_conversion_gives_the_samples_of_the_plain_formula(rng, shape, dtype, nonfinite):
+    y = (rng.standard_normal(shape) * 0.6).astype(dtype)
     flat = y.reshape(-1)
-    flat[::97], flat[::89], flat[::83] = np.nan, np.inf, -np.inf
+    if nonfinite:
+        flat[::97], flat[::89], flat[::83] = np.nan, np.inf, -np.inf
     flat[1::7] = ((np.arange(flat.size)[1::7] % 65535) - 32767 + 0.5) / 32767   # exact half steps round to even
     plain = np.round(np.clip(np.nan_to_num(y.astype(np.float64), nan=0.0, posinf=1.0, neginf=-1.0),
                              -1.0, 1.0) * 32767).astype(np.int16)
