@@ -70,6 +70,19 @@ def encode_wav(handle: BinaryIO, y: np.ndarray, *, sr: int = SAMPLE_RATE) -> Non
     sf.write(handle, to_pcm16(y), sr, subtype="PCM_16", format="WAV")
 
 
+def discard_temporary(path: str | os.PathLike[str]) -> bool:
+    """Remove the temporary file of a failed write if its folder allows it; whether it is gone.
+
+    A folder made read-only or immutable during the write keeps the file (hidden, never
+    served): the write's own error is what the caller reports, never the clean-up's.
+    """
+    try:
+        Path(path).unlink(missing_ok=True)
+    except OSError:
+        return False
+    return True
+
+
 def write_wav(path: str | os.PathLike[str], y: np.ndarray, *, sr: int = SAMPLE_RATE) -> Path:
     """Write ``y`` as a 16-bit PCM WAV at ``path``, atomically.
 
@@ -105,6 +118,6 @@ def write_wav(path: str | os.PathLike[str], y: np.ndarray, *, sr: int = SAMPLE_R
         os.chmod(tmp_name, 0o644)
         os.replace(tmp_name, dest)
     except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
+        discard_temporary(tmp_name)
         raise
     return dest

@@ -171,6 +171,7 @@ class TrackService:
             self.output_dir.mkdir(parents=True, exist_ok=True)
             with tempfile.TemporaryFile(dir=self.output_dir):
                 pass
+            self.store.discard_stranded()   # writable again: what a failed write had to leave goes
             free = shutil.disk_usage(self.output_dir).free
         except OSError as exc:
             return OutputStatus(False, 0, f"output folder is not writable: {exc.strerror or exc}")

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
 
-from .audio_io import TEMP_PREFIX, TEMP_SUFFIX
+from .audio_io import TEMP_PREFIX, TEMP_SUFFIX, discard_temporary
 from .styles import STYLE_NAMES
 
 STALE_TEMP_S = 3600.0
@@ -124,6 +124,14 @@ class FileStore:
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
+        self._stranded: set[str] = set()   # temporary files a failed write could not remove
+
+    def discard_stranded(self) -> int:
+        """Remove the temporary files failed writes had to leave (their folder was not writable then); how many remain."""
+        for name in list(self._stranded):
+            if discard_temporary(name):
+                self._stranded.discard(name)
+        return len(self._stranded)
 
     def _path(self, name: str) -> Path:
         if not is_store_name(name):
@@ -144,6 +152,7 @@ class FileStore:
             something that is not a regular file.
         """
         dest = self._path(name)
+        self.discard_stranded()
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             fd, tmp_name = tempfile.mkstemp(prefix=temp_prefix(), suffix=TEMP_SUFFIX, dir=self.root)
@@ -171,7 +180,8 @@ class FileStore:
             os.replace(tmp_name, dest)
             self._sync_folder()
         except BaseException as exc:
-            Path(tmp_name).unlink(missing_ok=True)
+            if not discard_temporary(tmp_name):   # gone once the folder is writable again
+                self._stranded.add(tmp_name)
             if isinstance(exc, OSError) and not isinstance(exc, StoreError):
                 raise StoreError(exc.errno, f"cannot write {name}: {exc.strerror or exc}") from None
             raise

@@ -1,6 +1,7 @@
 """Faults of the machine change nothing but the status code: 503 with a reason, never 500, and no debris."""
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from aimusic.audio_io import TEMP_PREFIX, TEMP_SUFFIX
-from aimusic.store import temp_prefix
+from aimusic.store import FileStore, StoreError, temp_prefix
 
 from .conftest import LiveServer, wait_until_healthy
 from .own_server import own_server
@@ -89,8 +90,31 @@ def test_output_folder_made_immutable_during_a_render_is_503(make_app, tmp_path)
         assert health.status_code == 503 and "not writable" in health.get_json()["reason"]
     finally:
         chattr("-i", output)
-    assert not [p for p in output.iterdir() if p.name.startswith(TEMP_PREFIX)]
     assert client.get("/health").status_code == 200
+    assert not [p for p in output.iterdir() if p.name.startswith(TEMP_PREFIX)], "writable again: nothing left"
+
+
+def test_a_folder_made_immutable_between_the_write_and_the_rename_is_a_store_error(tmp_path):
+    output = tmp_path / "output"
+    output.mkdir()
+    if not chattr("+i", output):
+        pytest.skip("this file system has no immutable attribute (chattr)")
+    chattr("-i", output)
+    store = FileStore(output)
+
+    def fill(handle) -> None:   # the whole file written, then the folder locked before its rename
+        handle.write(b"RIFF" + bytes(4096))
+        assert chattr("+i", output)
+
+    try:
+        with pytest.raises(StoreError) as caught:
+            store.write("jazz_0123456789ab.wav", fill)
+        assert caught.value.errno == errno.EPERM and "jazz_0123456789ab.wav" in str(caught.value)
+        assert store.discard_stranded() == 1, "the temporary file cannot go while the folder is immutable"
+    finally:
+        chattr("-i", output)
+    assert store.discard_stranded() == 0
+    assert list(output.iterdir()) == [], "no half-written file, no temporary file, once the folder is writable"
 
 
 def test_a_temporary_file_of_a_dead_writer_goes_at_the_next_start(make_app, tmp_path):
