@@ -109,10 +109,12 @@ def test_cancel_stops_a_job_and_keeps_what_was_made(jobs_app):
     assert client.delete(f"/api/jobs/{job['id']}").get_json()["status"] == "cancelled", "cancelling twice is fine"
 
 
-def test_a_job_over_its_time_limit_fails_with_a_reason(make_app, database_url):
-    app = make_app(database_url=database_url, job_time_limit_s=0.3)
+@pytest.mark.parametrize("count, duration, limit_s", [(3, 20, 0.3), (1, 60, 0.05)], ids=["a-later-request", "its-last-request"])
+def test_a_job_over_its_time_limit_fails_with_a_reason(make_app, database_url, count, duration, limit_s):
+    # the limit may run out in any request, its last one too (which must not end the job as done)
+    app = make_app(database_url=database_url, job_time_limit_s=limit_s)
     client = app.test_client()
-    job = client.post("/api/jobs", json={"requests": [{"style": "classical", "duration": 20}] * 3}).get_json()
+    job = client.post("/api/jobs", json={"requests": [{"style": "classical", "duration": duration}] * count}).get_json()
     final = wait_for(client, job["id"])
     app.extensions["aimusic_jobs"].stop()
     assert final["status"] == "failed" and "time limit" in final["reason"]

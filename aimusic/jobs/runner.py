@@ -124,10 +124,9 @@ def run_item(service: TrackService, job_id: str, index: int, *, worker: str | No
             except AIMusicError as exc:
                 status, error = "failed", {"code": "invalid_request", "message": str(exc)}
     except JobStopped as stop:
-        if stop.status == "failed":  # the item's error first, so the job is never seen failed without it
-            library.jobs.finish_item(db, job_id, index, worker=worker, status="failed",
-                                     error={"code": "time_limit", "message": stop.reason})
-            library.jobs.fail_job(db, job_id, stop.reason)
+        if stop.status == "failed":  # the item's error and the job's failure together
+            library.jobs.fail_item_and_job(db, job_id, index, worker=worker, reason=stop.reason,
+                                           error={"code": "time_limit", "message": stop.reason})
         elif stop.status == "cancelled":
             library.jobs.finish_item(db, job_id, index, worker=worker, status="cancelled")
         log.warning("job %s request %d stopped: %s", job_id, index, stop.reason)

@@ -271,12 +271,30 @@ def _settle(session, job_id: str) -> None:  # noqa: ANN001 - a Session
 def fail_job(db: Database, job_id: str, reason: str) -> None:
     """End a job as failed (its time limit ran out): its open items will not run."""
     with db.write() as session:
-        job = session.get(Job, job_id, with_for_update=True)
-        if job is None or job.status in TERMINAL:
-            return
-        job.status, job.reason, job.finished_at = "failed", reason[:200], utc_now()
-        session.execute(update(JobItem).where(JobItem.job_id == job_id, JobItem.status == "queued")
-                        .values(status="cancelled"))
+        _fail(session, job_id, reason)
+
+
+def fail_item_and_job(db: Database, job_id: str, index: int, *, worker: str, error: dict[str, Any],
+                      reason: str) -> None:
+    """Fail item ``index`` with ``error`` and its job with ``reason``, in one transaction.
+
+    Together, so the job is never seen failed without the item's error, and the job's last
+    item, once failed, cannot end the job as done before the failure is written.
+    """
+    with db.write() as session:
+        session.connection().execute(_FINISH, {"p_job": job_id, "p_idx": index, "p_worker": worker,
+                                               "p_status": "failed", "p_track": None, "p_error": error})
+        _fail(session, job_id, reason)
+
+
+def _fail(session, job_id: str, reason: str) -> None:  # noqa: ANN001 - a Session
+    """Mark the job failed (unless it has ended) and cancel its queued items, in ``session``."""
+    job = session.get(Job, job_id, with_for_update=True)
+    if job is None or job.status in TERMINAL:
+        return
+    job.status, job.reason, job.finished_at = "failed", reason[:200], utc_now()
+    session.execute(update(JobItem).where(JobItem.job_id == job_id, JobItem.status == "queued")
+                    .values(status="cancelled"))
 
 
 def cancel_job(db: Database, job_id: str, *, owner: int | None = None) -> JobInfo | None:
