@@ -48,7 +48,7 @@ def to_pcm16(y: np.ndarray) -> np.ndarray:
     flat_in, flat_out = y.reshape(-1), out.reshape(-1)
     work = np.empty(min(flat_in.size, PCM_BLOCK), dtype=np.float64)
     scale = np.float64(PCM16_MAX)   # a float64 scalar: the product is taken in float64
-    any_nan = bool(np.isnan(flat_in).any()) if flat_in.dtype.kind in "fc" else False
+    any_nan = flat_in.dtype.kind == "f" and bool(np.isnan(flat_in).any())
     for b0 in range(0, flat_in.size, PCM_BLOCK):
         b1 = min(b0 + PCM_BLOCK, flat_in.size)
         t = work[: b1 - b0]

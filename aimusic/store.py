@@ -127,7 +127,10 @@ class FileStore:
         self._stranded: set[str] = set()   # temporary files a failed write could not remove
 
     def discard_stranded(self) -> int:
-        """Remove the temporary files failed writes had to leave (their folder was not writable then); how many remain."""
+        """Remove the temporary files failed writes had to leave (their folder was not writable then).
+
+        Returns how many remain.
+        """
         for name in list(self._stranded):
             if discard_temporary(name):
                 self._stranded.discard(name)

@@ -109,7 +109,8 @@ def test_cancel_stops_a_job_and_keeps_what_was_made(jobs_app):
     assert client.delete(f"/api/jobs/{job['id']}").get_json()["status"] == "cancelled", "cancelling twice is fine"
 
 
-@pytest.mark.parametrize("count, duration, limit_s", [(3, 20, 0.3), (1, 60, 0.05)], ids=["a-later-request", "its-last-request"])
+@pytest.mark.parametrize("count, duration, limit_s", [(3, 20, 0.3), (1, 60, 0.05)],
+                         ids=["a-later-request", "its-last-request"])
 def test_a_job_over_its_time_limit_fails_with_a_reason(make_app, database_url, count, duration, limit_s):
     # the limit may run out in any request, its last one too (which must not end the job as done)
     app = make_app(database_url=database_url, job_time_limit_s=limit_s)
